@@ -1,0 +1,182 @@
+"""The model of a city: wards, their links and devices, the shared platforms, thresholds.
+
+Every model forbids unknown keys, so a typo in the inventory is an error at load,
+not a silently ignored setting. Credentials appear only as references: a named
+set whose secret parts come from files or environment variables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+WardKind = Literal["phường", "xã", "đặc khu"]
+PlatformId = Literal["video", "documents", "feedback1022", "procedures"]
+PLATFORM_IDS: tuple[PlatformId, ...] = ("video", "documents", "feedback1022", "procedures")
+DeviceRole = Literal["router", "switch", "ups", "pc", "printer", "server", "firewall", "ap"]
+SnmpProfile = Literal["auto", "host", "switch", "router", "ups", "printer"]
+
+IDENTIFIER = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Thresholds(Strict):
+    """Readiness thresholds; every field may be overridden per ward."""
+
+    latency_avg_seconds: float = Field(default=0.100, gt=0)
+    jitter_seconds: float = Field(default=0.030, gt=0)
+    loss_ratio: float = Field(default=0.01, ge=0, le=1)
+    bandwidth_contract_ratio: float = Field(default=0.8, gt=0, le=1)
+    platform_response_seconds: float = Field(default=2.0, gt=0)
+    tls_min_days: float = Field(default=14, ge=0)
+    dns_lookup_seconds: float = Field(default=0.200, gt=0)
+    ups_min_charge_ratio: float = Field(default=0.5, ge=0, le=1)
+    ups_min_runtime_seconds: float = Field(default=900, ge=0)
+    agent_silent_intervals: int = Field(default=3, ge=1)
+
+
+class ThresholdOverrides(Strict):
+    """The same fields as Thresholds, all optional."""
+
+    latency_avg_seconds: float | None = Field(default=None, gt=0)
+    jitter_seconds: float | None = Field(default=None, gt=0)
+    loss_ratio: float | None = Field(default=None, ge=0, le=1)
+    bandwidth_contract_ratio: float | None = Field(default=None, gt=0, le=1)
+    platform_response_seconds: float | None = Field(default=None, gt=0)
+    tls_min_days: float | None = Field(default=None, ge=0)
+    dns_lookup_seconds: float | None = Field(default=None, gt=0)
+    ups_min_charge_ratio: float | None = Field(default=None, ge=0, le=1)
+    ups_min_runtime_seconds: float | None = Field(default=None, ge=0)
+    agent_silent_intervals: int | None = Field(default=None, ge=1)
+
+    def apply(self, base: Thresholds) -> Thresholds:
+        return base.model_copy(update=self.model_dump(exclude_none=True))
+
+
+class Link(Strict):
+    id: str = Field(pattern=IDENTIFIER)
+    isp: str = Field(min_length=1, max_length=100)
+    download_mbps: float = Field(gt=0, description="contracted download rate, Mbit/s")
+    upload_mbps: float = Field(gt=0, description="contracted upload rate, Mbit/s")
+
+    @property
+    def download_bytes_per_second(self) -> float:
+        return self.download_mbps * 1e6 / 8
+
+    @property
+    def upload_bytes_per_second(self) -> float:
+        return self.upload_mbps * 1e6 / 8
+
+
+class Device(Strict):
+    id: str = Field(pattern=IDENTIFIER)
+    role: DeviceRole
+    address: str = Field(min_length=1, max_length=255, description="host or host:port")
+    snmp_profile: SnmpProfile = "auto"
+    critical: bool = False
+    credentials: str = Field(description="name of an entry under credentials:")
+    uplink_interface: str | None = None
+
+
+class Contact(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    email: str | None = Field(default=None, max_length=200)
+
+
+class Ward(Strict):
+    code: str = Field(pattern=r"^[0-9]{5}$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: WardKind
+    province: str = Field(min_length=1, max_length=200, description="former province")
+    cluster: str = Field(min_length=1, max_length=200, description="technician team area")
+    address: str | None = None
+    contact: Contact | None = None
+    links: tuple[Link, ...] = ()
+    devices: tuple[Device, ...] = ()
+    thresholds: ThresholdOverrides = ThresholdOverrides()
+
+
+class WardDetails(Strict):
+    """What the inventory YAML adds to, or changes in, a ward read from the CSV."""
+
+    name: str | None = None
+    kind: WardKind | None = None
+    province: str | None = None
+    cluster: str | None = None
+    address: str | None = None
+    contact: Contact | None = None
+    links: tuple[Link, ...] = ()
+    devices: tuple[Device, ...] = ()
+    thresholds: ThresholdOverrides = ThresholdOverrides()
+
+
+class Platform(Strict):
+    url: HttpUrl
+    name: str | None = None
+
+
+class SnmpCredentials(Strict):
+    """A named SNMP credential set. Secrets are named by file or environment variable."""
+
+    version: Literal["2c", "3"]
+    community_file: str | None = None
+    community_env: str | None = None
+    user: str | None = None
+    auth_protocol: Literal["sha", "sha256"] | None = None
+    auth_key_file: str | None = None
+    auth_key_env: str | None = None
+    priv_protocol: Literal["aes", "aes256"] | None = None
+    priv_key_file: str | None = None
+    priv_key_env: str | None = None
+
+    @model_validator(mode="after")
+    def _complete_for_version(self) -> SnmpCredentials:
+        if self.version == "2c" and not (self.community_file or self.community_env):
+            raise ValueError("version 2c needs community_file or community_env")
+        if self.version == "3":
+            missing = [
+                name
+                for name, ok in (
+                    ("user", self.user),
+                    ("auth_protocol", self.auth_protocol),
+                    ("auth_key_file or auth_key_env", self.auth_key_file or self.auth_key_env),
+                    ("priv_protocol", self.priv_protocol),
+                    ("priv_key_file or priv_key_env", self.priv_key_file or self.priv_key_env),
+                )
+                if not ok
+            ]
+            if missing:
+                raise ValueError(f"version 3 needs {', '.join(missing)}")
+        return self
+
+
+class InventoryFile(Strict):
+    """The YAML document as written by people."""
+
+    city: str = Field(min_length=1)
+    golive: dt.date = dt.date(2025, 7, 1)
+    wards_csv: str | None = Field(default=None, description="path relative to this file")
+    platforms: dict[PlatformId, Platform]
+    thresholds: Thresholds = Thresholds()
+    credentials: dict[str, SnmpCredentials] = {}
+    wards: dict[str, WardDetails] = {}
+
+
+class Inventory(Strict):
+    """The loaded, merged and validated inventory the rest of sansang uses."""
+
+    city: str
+    golive: dt.date
+    platforms: dict[PlatformId, Platform]
+    thresholds: Thresholds
+    credentials: dict[str, SnmpCredentials]
+    wards: dict[str, Ward]
+
+    def thresholds_for(self, ward_code: str) -> Thresholds:
+        return self.wards[ward_code].thresholds.apply(self.thresholds)

@@ -1,0 +1,141 @@
+"""Strict YAML reading shared by every config file people write.
+
+Duplicate keys are an error (PyYAML would keep the last silently), and every
+value remembers its line so validation errors can point at it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+Location = tuple[str | int, ...]
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names file, field and expectation."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def format_path(loc: Location) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys and records each value's line."""
+
+
+def _compose_lines(node: yaml.Node, loc: Location, lines: dict[Location, int]) -> None:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                raise _DuplicateKey(loc + (key,), seen[key], key_node.start_mark.line + 1)
+            seen[key] = key_node.start_mark.line + 1
+            _compose_lines(value_node, loc + (key,), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _compose_lines(item, loc + (index,), lines)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, loc: Location, first_line: int, line: int):
+        self.loc, self.first_line, self.line = loc, first_line, line
+
+
+def read_yaml(path: Path) -> tuple[Any, dict[Location, int]]:
+    """The document at ``path`` and a map from field path to line number."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+        lines: dict[Location, int] = {}
+        if node is not None:
+            _compose_lines(node, (), lines)
+        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except _DuplicateKey as dup:
+        # Keys stay strings here: YAML keys that look like numbers are still names to a person.
+        raise ConfigError([
+            f"{path}:{dup.line}: {format_path(dup.loc)}: duplicate key "
+            f"(first defined on line {dup.first_line}); expected each key once"
+        ]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError([f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    return data, lines
+
+
+def _describe(error: Any, model: type[BaseModel] | None) -> str:
+    kind = error["type"]
+    got = error.get("input")
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "unknown key; expected one of the documented fields (check the spelling)"
+    if kind == "missing":
+        return "missing; this field is required"
+    if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
+        want = "an integer" if kind.startswith("int") else "a number"
+        return f"expected {want}, got {got!r}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"expected true or false, got {got!r}"
+    if kind in ("string_type",):
+        return f"expected text, got {got!r}"
+    if kind == "literal_error":
+        return f"expected {ctx.get('expected')}, got {got!r}"
+    if kind == "string_pattern_mismatch":
+        return f"expected text matching {ctx.get('pattern')}, got {got!r}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a mapping of keys to values, got {type(got).__name__}"
+    if kind in ("list_type", "tuple_type"):
+        return f"expected a list, got {type(got).__name__}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        op = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<",
+              "less_than_equal": "≤"}[kind]
+        bound = next(iter(ctx.values()))
+        return f"expected a number {op} {bound}, got {got!r}"
+    if kind in ("date_parsing", "date_from_datetime_parsing", "date_type"):
+        return f"expected a date like 2025-07-01, got {got!r}"
+    if kind == "url_parsing" or kind == "url_scheme":
+        return f"expected an http(s) URL, got {got!r}"
+    if kind == "value_error":
+        return f"expected {str(ctx.get('error', error['msg']))}"
+    return f"{error['msg']}, got {got!r}"
+
+
+def validation_problems(
+    path: Path, exc: ValidationError, lines: dict[Location, int], prefix: Location = ()
+) -> list[str]:
+    """One readable line per pydantic error: ``file:line: field.path: what was expected``."""
+    problems = []
+    for error in exc.errors():
+        loc = prefix + tuple(error["loc"])
+        line = _nearest_line(loc, lines)
+        where = f"{path}:{line}" if line else str(path)
+        problems.append(f"{where}: {format_path(loc)}: {_describe(error, None)}")
+    return problems
+
+
+def _nearest_line(loc: Location, lines: dict[Location, int]) -> int | None:
+    while True:
+        if loc in lines:
+            return lines[loc]
+        if not loc:
+            return None
+        loc = loc[:-1]

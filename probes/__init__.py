@@ -1,0 +1,36 @@
+"""The one registry of probe kinds.
+
+Each kind is a module exposing ``Config``/``Result`` pydantic types and
+``async def probe(target, config, deadline) -> Result``. Adding a kind means one
+module and one line in ``PROBES`` below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from probes import http, icmp
+from probes.base import ProbeConfig, ProbeResult
+
+
+@dataclass(frozen=True)
+class ProbeKind:
+    name: str
+    config_type: type[ProbeConfig]
+    result_type: type[ProbeResult]
+    run: Callable[[str, Any, float], Awaitable[ProbeResult]]
+
+
+PROBES: dict[str, ProbeKind] = {
+    "icmp": ProbeKind("icmp", icmp.IcmpConfig, icmp.IcmpResult, icmp.probe),
+    "http": ProbeKind("http", http.HttpConfig, http.HttpResult, http.probe),
+}
+
+
+def kind(name: str) -> ProbeKind:
+    try:
+        return PROBES[name]
+    except KeyError:
+        raise KeyError(f"unknown probe kind {name!r}; known: {', '.join(sorted(PROBES))}") from None
