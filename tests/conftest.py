@@ -8,3 +8,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+pytest_plugins = [
+    "tests.lab.fixtures_servers",
+    "tests.lab.fixtures_net",
+]
