@@ -1,18 +1,19 @@
 """HTTP(S) probe: status, response time, phase timings and TLS certificate expiry.
 
-A certificate problem is reported as such (``tls_error``), never as a plain "down":
-the expiry of a certificate that fails verification is still read, from a second
-unverified handshake, so an expired platform certificate shows its date.
+A certificate problem is reported as such (``tls_error`` names the kind: expired,
+unknown CA, hostname mismatch…), never as a plain "down", and the expiry of a
+rejected certificate is still read, from a second unverified handshake.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import ssl
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 from cryptography import x509
@@ -20,10 +21,33 @@ from pydantic import Field
 
 from probes.base import ProbeConfig, ProbeResult, remaining
 
+# What ``HttpResult.tls_error`` holds: the kind of TLS failure, for verdicts and
+# dashboards to group on; ``error`` carries the readable sentence.
+TLS_EXPIRED = "certificate_expired"
+TLS_NOT_YET_VALID = "certificate_not_yet_valid"
+TLS_UNKNOWN_CA = "unknown_ca"
+TLS_HOSTNAME_MISMATCH = "hostname_mismatch"
+TLS_REJECTED = "certificate_rejected"
+TLS_HANDSHAKE_FAILED = "handshake_failed"
+
+# OpenSSL X509_V_ERR_* codes, as found in ssl.SSLCertVerificationError.verify_code.
+_VERIFY_CODES = {
+    2: TLS_UNKNOWN_CA,  # unable to get issuer certificate
+    9: TLS_NOT_YET_VALID,
+    10: TLS_EXPIRED,
+    18: TLS_UNKNOWN_CA,  # self-signed certificate
+    19: TLS_UNKNOWN_CA,  # self-signed certificate in chain
+    20: TLS_UNKNOWN_CA,  # unable to get local issuer certificate
+    21: TLS_UNKNOWN_CA,  # unable to verify the first certificate
+    62: TLS_HOSTNAME_MISMATCH,
+    64: TLS_HOSTNAME_MISMATCH,  # IP address mismatch
+}
+
 
 class HttpConfig(ProbeConfig):
     timeout_seconds: float = Field(default=5.0, gt=0.0, le=120.0)
     method: str = Field(default="GET", pattern="^(GET|HEAD)$")
+    # How many redirects may be followed; 0 takes the first answer as final.
     max_redirects: int = Field(default=5, ge=0, le=30)
     # Status codes counted as success; empty means any 2xx or 3xx at the end of redirects.
     valid_status_codes: tuple[int, ...] = ()
@@ -34,22 +58,150 @@ class HttpConfig(ProbeConfig):
 class HttpResult(ProbeResult):
     url: str
     status_code: int | None = Field(default=None, ge=100, le=999)
+    # From the start of the probe to the last byte of the final response.
     response_seconds: float | None = Field(default=None, ge=0.0)
+    # Phase durations, summed over every hop of a redirect chain (as
+    # blackbox_exporter does): TCP connect, TLS handshake, and from the request
+    # sent to the response headers received. Only phases that completed count.
     connect_seconds: float | None = Field(default=None, ge=0.0)
     tls_seconds: float | None = Field(default=None, ge=0.0)
     first_byte_seconds: float | None = Field(default=None, ge=0.0)
+    # notAfter of the certificate served by the final hop (or of the rejected one).
     tls_expiry_timestamp_seconds: float | None = Field(default=None, ge=0.0)
     tls_error: str | None = Field(default=None, max_length=1000)
     redirects: int = Field(default=0, ge=0)
     final_url: str | None = Field(default=None, max_length=4000)
 
 
-def _ssl_context(config: HttpConfig) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=config.ca_file)
+class _Phases:
+    """Phase durations assembled from aiohttp's trace events and the TLS context."""
+
+    def __init__(self) -> None:
+        self.connect: float | None = None
+        self.tls: float | None = None
+        self.first_byte: float | None = None
+        # notAfter of the certificate on the latest connection (the final hop's).
+        self.peer_expiry: float | None = None
+        self._connect_start: float | None = None
+        self._tls_start: float | None = None
+        self._request_sent: float | None = None
+        self._tls: ssl.SSLObject | None = None
+
+    @staticmethod
+    def _add(total: float | None, start: float | None, end: float) -> float | None:
+        if start is None:
+            return total
+        return (total or 0.0) + (end - start)
+
+    def connection_started(self) -> None:
+        self._connect_start = time.monotonic()
+        self._tls_start = None
+        self._tls = None
+        self.peer_expiry = None
+
+    def host_resolved(self) -> None:
+        # Name resolution happens inside aiohttp's connection phase; it is not connect time.
+        if self._connect_start is not None:
+            self._connect_start = time.monotonic()
+
+    def tls_started(self, tls: ssl.SSLObject) -> None:
+        now = time.monotonic()
+        self.connect = self._add(self.connect, self._connect_start, now)
+        self._connect_start = None
+        self._tls_start = now
+        self._tls = tls
+
+    def connection_made(self) -> None:
+        now = time.monotonic()
+        if self._tls_start is not None:
+            self.tls = self._add(self.tls, self._tls_start, now)
+            # Read here: aiohttp may release a connection (and its transport)
+            # as soon as a short body has arrived, before the caller can look.
+            if self._tls is not None:
+                self.peer_expiry = _expiry_from_der(self._tls.getpeercert(binary_form=True))
+        else:
+            self.connect = self._add(self.connect, self._connect_start, now)
+        self._connect_start = self._tls_start = None
+
+    def request_sent(self) -> None:
+        self._request_sent = time.monotonic()
+
+    def response_headers_received(self) -> None:
+        self.first_byte = self._add(self.first_byte, self._request_sent, time.monotonic())
+        self._request_sent = None
+
+    def stalled(self, budget: float, headers_received: bool) -> str:
+        """Why the budget ran out: the phase that was still waiting."""
+        if self._tls_start is not None:
+            return f"TLS handshake not finished within {budget:.1f} s"
+        if self._connect_start is not None:
+            return f"no TCP connection within {budget:.1f} s"
+        if self._request_sent is not None:
+            return f"request sent, no response within {budget:.1f} s"
+        if headers_received:
+            return f"response body not complete within {budget:.1f} s"
+        return f"no complete answer within {budget:.1f} s"
+
+    def trace_config(self) -> aiohttp.TraceConfig:
+        def hook(step: Callable[[], None]) -> Any:
+            async def on_event(_session: Any, _ctx: SimpleNamespace, _params: Any) -> None:
+                step()
+
+            return on_event
+
+        trace = aiohttp.TraceConfig()
+        trace.on_connection_create_start.append(hook(self.connection_started))
+        trace.on_dns_resolvehost_end.append(hook(self.host_resolved))
+        trace.on_connection_create_end.append(hook(self.connection_made))
+        trace.on_request_headers_sent.append(hook(self.request_sent))
+        # aiohttp sends these once the status line and headers have been read.
+        trace.on_request_redirect.append(hook(self.response_headers_received))
+        trace.on_request_end.append(hook(self.response_headers_received))
+        return trace
+
+
+class _TimedSSLContext(ssl.SSLContext):
+    """An SSL context that notes when each TLS handshake begins.
+
+    asyncio wraps a socket in TLS only once its TCP connection is up, so the
+    moment ``wrap_bio`` is called splits aiohttp's single "connection" phase
+    into TCP connect and TLS handshake.
+    """
+
+    on_wrap: Callable[[ssl.SSLObject], None] | None = None
+
+    def wrap_bio(
+        self,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool = False,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLObject:
+        tls = super().wrap_bio(
+            incoming,
+            outgoing,
+            server_side=server_side,
+            server_hostname=server_hostname,
+            session=session,
+        )
+        if self.on_wrap is not None:
+            self.on_wrap(tls)
+        return tls
+
+
+def _ssl_context(config: HttpConfig, phases: _Phases) -> ssl.SSLContext:
+    # The same settings as ssl.create_default_context(cafile=...), on the timed class.
+    context = _TimedSSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if not config.verify_tls:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    elif config.ca_file:
+        context.load_verify_locations(cafile=config.ca_file)
+    else:
+        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    context.on_wrap = phases.tls_started
     return context
 
 
@@ -59,118 +211,138 @@ def _expiry_from_der(der: bytes | None) -> float | None:
     return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
 
 
-async def _read_expiry_unverified(url: str, timeout: float) -> float | None:
+async def _read_expiry_unverified(host: str, port: int) -> float | None:
     """The peer certificate's expiry, read without verifying it (for reporting only)."""
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname or timeout <= 0:
-        return None
-    context = ssl.create_default_context()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        _, writer = await asyncio.wait_for(
-            asyncio.open_connection(
-                parts.hostname, parts.port or 443, ssl=context, server_hostname=parts.hostname
-            ),
-            timeout,
-        )
-    except (OSError, TimeoutError, ssl.SSLError):
+        _, writer = await asyncio.open_connection(host, port, ssl=context, server_hostname=host)
+    except (OSError, ValueError):
         return None
     try:
         ssl_object = writer.get_extra_info("ssl_object")
         return _expiry_from_der(ssl_object.getpeercert(binary_form=True) if ssl_object else None)
     finally:
-        writer.close()
+        # No close_notify exchange: a misbehaving peer must not hold the probe.
+        writer.transport.abort()
 
 
-def _timing_trace() -> tuple[aiohttp.TraceConfig, dict[str, float]]:
-    marks: dict[str, float] = {}
-    trace = aiohttp.TraceConfig()
+def _utc(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "(date unreadable)"
+    when = datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
 
-    def mark(name: str) -> Any:
-        async def on_event(_session: Any, _ctx: SimpleNamespace, _params: Any) -> None:
-            marks.setdefault(name, time.monotonic())
 
-        return on_event
+def _certificate_problem(error: BaseException, expiry: float | None) -> tuple[str, str]:
+    """``(tls_error kind, readable sentence)`` for a rejected certificate."""
+    code = getattr(error, "verify_code", None)
+    detail = getattr(error, "verify_message", None) or str(error)
+    kind = _VERIFY_CODES.get(code, TLS_REJECTED) if isinstance(code, int) else TLS_REJECTED
+    if kind == TLS_EXPIRED:
+        return kind, f"TLS certificate expired on {_utc(expiry)}"
+    if kind == TLS_NOT_YET_VALID:
+        return kind, f"TLS certificate not valid yet ({detail})"
+    if kind == TLS_UNKNOWN_CA:
+        return kind, f"TLS certificate not trusted, issued by an unknown CA ({detail})"
+    if kind == TLS_HOSTNAME_MISMATCH:
+        return kind, f"TLS certificate is for another host ({detail})"
+    return kind, f"TLS certificate rejected ({detail})"
 
-    trace.on_connection_create_start.append(mark("connect_start"))
-    trace.on_connection_create_end.append(mark("connect_end"))
-    trace.on_request_headers_sent.append(mark("headers_sent"))
-    trace.on_response_chunk_received.append(mark("first_chunk"))
-    trace.on_request_end.append(mark("request_end"))
-    return trace, marks
+
+def _is_success(status: int, config: HttpConfig) -> bool:
+    if config.valid_status_codes:
+        return status in config.valid_status_codes
+    return 200 <= status < 400
 
 
 async def probe(target: str, config: HttpConfig, deadline: float) -> HttpResult:
     """Fetch ``target`` once within ``min(config.timeout_seconds, deadline)``."""
     started = time.monotonic()
     budget = min(config.timeout_seconds, remaining(deadline))
-    trace, marks = _timing_trace()
-    connector = aiohttp.TCPConnector(ssl=_ssl_context(config), force_close=True)
-    timeout = aiohttp.ClientTimeout(total=budget)
-    result: dict[str, Any] = {"url": target}
+    end = started + budget
+    phases = _Phases()
+    fields: dict[str, Any] = {"url": target}
+
+    def finish(error: str | None) -> HttpResult:
+        return HttpResult(
+            up=error is None,
+            error=error,
+            duration_seconds=time.monotonic() - started,
+            connect_seconds=phases.connect,
+            tls_seconds=phases.tls,
+            first_byte_seconds=phases.first_byte,
+            **fields,
+        )
+
+    if budget <= 0:
+        return finish("no time left before the deadline")
+    redirects_seen = 0
+
+    async def count_redirect(_session: Any, _ctx: SimpleNamespace, _params: Any) -> None:
+        nonlocal redirects_seen
+        redirects_seen += 1
+
+    trace = phases.trace_config()
+    trace.on_request_redirect.append(count_redirect)
+    connector = aiohttp.TCPConnector(ssl=_ssl_context(config, phases), force_close=True)
+    # The one budget is asyncio.timeout below; aiohttp's own timeouts (which
+    # round long ones up to whole seconds) are switched off.
+    no_timeout = aiohttp.ClientTimeout(total=None, sock_connect=None, sock_read=None)
     try:
         async with (
+            asyncio.timeout(budget),
             aiohttp.ClientSession(
-                connector=connector, timeout=timeout, trace_configs=[trace],
+                connector=connector,
+                timeout=no_timeout,
+                trace_configs=[trace],
                 auto_decompress=False,
             ) as session,
+            # aiohttp refuses the redirect that reaches its max_redirects, so it
+            # is given one more than the number we allow to be followed.
             session.request(
-                config.method, target, allow_redirects=config.max_redirects > 0,
-                max_redirects=config.max_redirects,
+                config.method,
+                target,
+                allow_redirects=config.max_redirects > 0,
+                max_redirects=config.max_redirects + 1,
             ) as response,
         ):
-            first_byte = time.monotonic()
-            ssl_object = (
-                response.connection.transport.get_extra_info("ssl_object")
-                if response.connection and response.connection.transport
-                else None
-            )
-            if ssl_object is not None:
-                result["tls_expiry_timestamp_seconds"] = _expiry_from_der(
-                    ssl_object.getpeercert(binary_form=True)
-                )
-            await response.read()
-            status = response.status
-            result.update(
-                status_code=status,
+            fields.update(
+                tls_expiry_timestamp_seconds=phases.peer_expiry,
+                status_code=response.status,
                 redirects=len(response.history),
                 final_url=str(response.url),
-                first_byte_seconds=first_byte - started,
             )
+            # Read to the end (that is the response time) without keeping the body.
+            async for _chunk in response.content.iter_chunked(64 * 1024):
+                pass
+            fields["response_seconds"] = time.monotonic() - started
     except aiohttp.ClientConnectorCertificateError as exc:
-        result["tls_error"] = str(exc.certificate_error)
-        result["tls_expiry_timestamp_seconds"] = await _read_expiry_unverified(
-            target, min(2.0, remaining(deadline))
-        )
-        return _finish(result, started, marks, f"TLS certificate rejected: {exc.certificate_error}")
+        try:
+            async with asyncio.timeout(remaining(end)):
+                # The refusing peer, which after a redirect is not the target's host.
+                expiry = await _read_expiry_unverified(exc.host, exc.port or 443)
+        except TimeoutError:
+            expiry = None
+        kind, error = _certificate_problem(exc.certificate_error, expiry)
+        fields.update(tls_error=kind, tls_expiry_timestamp_seconds=expiry, redirects=redirects_seen)
+        return finish(error)
     except aiohttp.ClientSSLError as exc:
-        result["tls_error"] = str(exc)
-        return _finish(result, started, marks, f"TLS handshake failed: {exc}")
+        fields["tls_error"] = TLS_HANDSHAKE_FAILED
+        return finish(f"TLS handshake failed: {exc.os_error}")
     except aiohttp.TooManyRedirects:
-        return _finish(result, started, marks, f"more than {config.max_redirects} redirects")
+        fields["redirects"] = config.max_redirects
+        return finish(f"more than {config.max_redirects} redirects")
     except TimeoutError:
-        return _finish(result, started, marks, f"no complete answer within {budget:.1f} s")
+        fields["redirects"] = redirects_seen
+        return finish(phases.stalled(budget, headers_received="status_code" in fields))
     except aiohttp.ClientConnectorError as exc:
-        return _finish(result, started, marks, f"cannot connect: {exc.os_error}")
+        return finish(f"cannot connect: {exc.os_error.strerror or exc.os_error}")
+    except aiohttp.InvalidURL as exc:
+        return finish(f"not a valid URL: {exc}")
     except aiohttp.ClientError as exc:
-        return _finish(result, started, marks, f"{type(exc).__name__}: {exc}")
+        return finish(f"{type(exc).__name__}: {exc}")
 
-    ok = (
-        status in config.valid_status_codes
-        if config.valid_status_codes
-        else 200 <= status < 400
-    )
-    result["response_seconds"] = time.monotonic() - started
-    return _finish(result, started, marks, None if ok else f"HTTP status {status}", up=ok)
-
-
-def _finish(
-    fields: dict[str, Any], started: float, marks: dict[str, float], error: str | None,
-    up: bool = False,
-) -> HttpResult:
-    if "connect_start" in marks and "connect_end" in marks:
-        fields["connect_seconds"] = marks["connect_end"] - marks["connect_start"]
-    return HttpResult(
-        up=up, error=error, duration_seconds=time.monotonic() - started, **fields
-    )
+    status = fields["status_code"]
+    return finish(None if _is_success(status, config) else f"HTTP status {status}")
