@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from probes import http, icmp
+from probes import dns, http, icmp
 from probes.base import ProbeConfig, ProbeResult
 
 
@@ -26,6 +26,7 @@ class ProbeKind:
 PROBES: dict[str, ProbeKind] = {
     "icmp": ProbeKind("icmp", icmp.IcmpConfig, icmp.IcmpResult, icmp.probe),
     "http": ProbeKind("http", http.HttpConfig, http.HttpResult, http.probe),
+    "dns": ProbeKind("dns", dns.DnsConfig, dns.DnsResult, dns.probe),
 }
 
 
