@@ -65,7 +65,7 @@ def load_inventory(path: Path | str) -> Inventory:
     try:
         document = InventoryFile.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(validation_problems(path, exc, lines)) from None
+        raise ConfigError(validation_problems(path, exc, lines, model=InventoryFile)) from None
 
     problems: list[str] = []
     wards: dict[str, Ward] = {}
@@ -83,7 +83,7 @@ def load_inventory(path: Path | str) -> Inventory:
         try:
             wards[code] = Ward.model_validate(merged)
         except ValidationError as exc:
-            problems += validation_problems(path, exc, lines, prefix=loc)
+            problems += validation_problems(path, exc, lines, prefix=loc, model=Ward)
             continue
         problems += _check_references(path, lines, document, wards[code])
 
@@ -119,7 +119,7 @@ def _check_references(
     for index, device in enumerate(ward.devices):
         loc: tuple[str | int, ...] = ("wards", ward.code, "devices", index)
         if device.credentials not in document.credentials:
-            field = loc + ("credentials",)
+            field = (*loc, "credentials")
             problems.append(
                 f"{path}:{lines.get(field, '?')}: wards.{ward.code}.devices[{index}].credentials: "
                 f"expected the name of an entry under credentials: "
@@ -127,7 +127,7 @@ def _check_references(
             )
         if device.id in seen_devices:
             problems.append(
-                f"{path}:{lines.get(loc + ('id',), '?')}: wards.{ward.code}.devices[{index}].id: "
+                f"{path}:{lines.get((*loc, 'id'), '?')}: wards.{ward.code}.devices[{index}].id: "
                 f"duplicate device id {device.id!r}; expected each device id once per ward"
             )
         seen_devices.add(device.id)

@@ -6,6 +6,9 @@ value remembers its line so validation errors can point at it.
 
 from __future__ import annotations
 
+import difflib
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,8 @@ class ConfigError(Exception):
 def format_path(loc: Location) -> str:
     text = ""
     for part in loc:
+        if part == "[key]":
+            continue
         if isinstance(part, int):
             text += f"[{part}]"
         else:
@@ -44,12 +49,12 @@ def _compose_lines(node: yaml.Node, loc: Location, lines: dict[Location, int]) -
         for key_node, value_node in node.value:
             key = key_node.value
             if key in seen:
-                raise _DuplicateKey(loc + (key,), seen[key], key_node.start_mark.line + 1)
+                raise _DuplicateKey((*loc, key), seen[key], key_node.start_mark.line + 1)
             seen[key] = key_node.start_mark.line + 1
-            _compose_lines(value_node, loc + (key,), lines)
+            _compose_lines(value_node, (*loc, key), lines)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _compose_lines(item, loc + (index,), lines)
+            _compose_lines(item, (*loc, index), lines)
 
 
 class _DuplicateKey(Exception):
@@ -68,7 +73,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[Location, int]]:
         lines: dict[Location, int] = {}
         if node is not None:
             _compose_lines(node, (), lines)
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_LineLoader)
     except _DuplicateKey as dup:
         # Keys stay strings here: YAML keys that look like numbers are still names to a person.
         raise ConfigError([
@@ -115,21 +120,82 @@ def _describe(error: Any, model: type[BaseModel] | None) -> str:
     if kind == "url_parsing" or kind == "url_scheme":
         return f"expected an http(s) URL, got {got!r}"
     if kind == "value_error":
-        return f"expected {str(ctx.get('error', error['msg']))}"
+        return f"expected {ctx.get('error', error['msg'])!s}"
     return f"{error['msg']}, got {got!r}"
 
 
 def validation_problems(
-    path: Path, exc: ValidationError, lines: dict[Location, int], prefix: Location = ()
+    path: Path, exc: ValidationError, lines: dict[Location, int], prefix: Location = (),
+    model: type[BaseModel] | None = None,
 ) -> list[str]:
-    """One readable line per pydantic error: ``file:line: field.path: what was expected``."""
+    """One readable line per problem: ``file:line: field.path: what was expected``.
+
+    With ``model``, an unknown key lists the fields allowed there, and a likely
+    misspelling of a required field is reported once, as such.
+    """
+    errors = exc.errors()
+    missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
+    explained: set[Location] = set()
     problems = []
-    for error in exc.errors():
-        loc = prefix + tuple(error["loc"])
-        line = _nearest_line(loc, lines)
+    for error in errors:
+        loc = tuple(error["loc"])
+        if loc in explained:
+            continue
+        text = _describe(error, None)
+        if error["type"] == "extra_forbidden" and model is not None:
+            allowed = _fields_at(model, loc[:-1])
+            if allowed:
+                close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+                if close:
+                    text = f"unknown key; did you mean {close[0]!r}?"
+                    explained.add((*loc[:-1], close[0]))
+                else:
+                    text = f"unknown key; expected one of: {', '.join(allowed)}"
+        elif loc in explained:
+            continue
+        full = prefix + loc
+        line = _nearest_line(full, lines)
         where = f"{path}:{line}" if line else str(path)
-        problems.append(f"{where}: {format_path(loc)}: {_describe(error, None)}")
-    return problems
+        problems.append((full, f"{where}: {format_path(full)}: {text}"))
+    problems = [(loc, text) for loc, text in problems if loc[len(prefix):] not in explained
+                or loc[len(prefix):] not in missing]
+    return [text for _, text in problems]
+
+
+def _fields_at(model: type[BaseModel], loc: Location) -> list[str]:
+    """The field names of the model found at ``loc`` inside ``model``, or []."""
+    current: Any = model
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if isinstance(part, int) or part not in current.model_fields:
+                return []
+            current = current.model_fields[part].annotation
+        else:
+            current = _inner(current, part)
+        if current is None:
+            return []
+    current = _unwrap_optional(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _inner(annotation: Any, part: str | int) -> Any:
+    annotation = _unwrap_optional(annotation)
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (list, tuple) and args and isinstance(part, int):
+        return args[0]
+    if origin is dict and len(args) == 2:
+        return args[1]
+    return None
 
 
 def _nearest_line(loc: Location, lines: dict[Location, int]) -> int | None:

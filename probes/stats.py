@@ -5,6 +5,7 @@ Pure functions over lists of RTTs, so they are tested without sockets.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 
@@ -12,7 +13,7 @@ def jitter(rtts: Sequence[float]) -> float:
     """Mean absolute difference of consecutive RTTs (0 with fewer than two)."""
     if len(rtts) < 2:
         return 0.0
-    return sum(abs(b - a) for a, b in zip(rtts, rtts[1:], strict=False)) / (len(rtts) - 1)
+    return sum(abs(b - a) for a, b in itertools.pairwise(rtts)) / (len(rtts) - 1)
 
 
 def loss_ratio(sent: int, received: int) -> float:

@@ -1,0 +1,1 @@
+"""The central collector: ingest API, store, readiness, /metrics, pages, speed tests."""

@@ -1,0 +1,144 @@
+"""Durable report history in SQLite, written with group commit.
+
+Every report is inserted once by id (a replayed id is acknowledged, not stored
+twice). A report is acknowledged only after the transaction holding it has been
+committed with ``synchronous=FULL`` in WAL mode, so an acknowledged report
+survives a crash. Concurrent requests share one commit, which is what makes
+durable ingest fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS reports (
+    id TEXT PRIMARY KEY,
+    ward TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    measured_at REAL NOT NULL,
+    received_at REAL NOT NULL,
+    result TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS reports_by_series ON reports (ward, kind, target, measured_at);
+CREATE INDEX IF NOT EXISTS reports_by_time ON reports (measured_at);
+"""
+
+MAX_REPORTS_PER_COMMIT = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReport:
+    id: str
+    ward: str
+    kind: str
+    target: str
+    measured_at: float
+    result_json: str
+
+
+class StoreUnavailable(Exception):
+    """The store could not commit (disk full, I/O error); nothing was acknowledged."""
+
+
+_Pending = tuple[Sequence[StoredReport], asyncio.Future[list[bool]]]
+
+
+class ReportStore:
+    def __init__(self, path: Path | str):
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        # Reads go through their own connection so they never see a half-written batch.
+        self._reader = sqlite3.connect(self.path, check_same_thread=False)
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_loop(), name="report-store-writer")
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            try:
+                await self._writer
+            except asyncio.CancelledError:
+                pass
+        self._reader.close()
+        self._db.close()
+
+    async def add(self, reports: Sequence[StoredReport]) -> list[bool]:
+        """Store ``reports``; for each, True when new, False when its id was seen before."""
+        future: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
+        await self._queue.put((reports, future))
+        return await future
+
+    async def _write_loop(self) -> None:
+        while True:
+            pending = [await self._queue.get()]
+            count = len(pending[0][0])
+            while not self._queue.empty() and count < MAX_REPORTS_PER_COMMIT:
+                item = self._queue.get_nowait()
+                pending.append(item)
+                count += len(item[0])
+            try:
+                outcomes = await asyncio.to_thread(self._commit, [p[0] for p in pending])
+            except sqlite3.Error as exc:
+                for _, future in pending:
+                    if not future.done():
+                        future.set_exception(StoreUnavailable(str(exc)))
+                continue
+            for (_, future), outcome in zip(pending, outcomes, strict=True):
+                if not future.done():
+                    future.set_result(outcome)
+
+    def _commit(self, batches: list[Sequence[StoredReport]]) -> list[list[bool]]:
+        received_at = time.time()
+        outcomes: list[list[bool]] = []
+        cursor = self._db.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            for batch in batches:
+                flags = []
+                for r in batch:
+                    cursor.execute(
+                        "INSERT OR IGNORE INTO reports VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (r.id, r.ward, r.kind, r.target, r.measured_at, received_at,
+                         r.result_json),
+                    )
+                    flags.append(cursor.rowcount == 1)
+                outcomes.append(flags)
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        return outcomes
+
+    def latest_per_series(self) -> Iterator[StoredReport]:
+        """The newest report (by measurement time) of every (ward, kind, target)."""
+        rows = self._reader.execute(
+            "SELECT id, ward, kind, target, max(measured_at), result FROM reports "
+            "GROUP BY ward, kind, target"
+        )
+        for row in rows:
+            yield StoredReport(*row)
+
+    def count(self, ward: str | None = None) -> int:
+        if ward is None:
+            return int(self._reader.execute("SELECT count(*) FROM reports").fetchone()[0])
+        return int(
+            self._reader.execute("SELECT count(*) FROM reports WHERE ward = ?", (ward,))
+            .fetchone()[0]
+        )
+
+    def ids(self, ward: str) -> set[str]:
+        rows = self._reader.execute("SELECT id FROM reports WHERE ward = ?", (ward,))
+        return {row[0] for row in rows}

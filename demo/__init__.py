@@ -1,0 +1,1 @@
+"""The demo: a collector on SQLite, a real agent on loopback, a simulated city fleet."""

@@ -1,0 +1,94 @@
+"""The agent's configuration file: which ward, where to push, what to probe and how often.
+
+Validated at load like the inventory: an unknown key or a wrong type is an
+error naming the file, the field and what was expected. Secrets are never in
+this file, only the paths of the files that hold them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+
+from inventory.yamlfile import ConfigError, read_yaml, validation_problems
+from probes.secret import Secret
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IcmpJob(Strict):
+    targets: tuple[str, ...] = Field(min_length=1)
+    interval_seconds: float = Field(default=60, ge=1)
+    count: int = Field(default=10, ge=1, le=1000)
+    packet_interval_seconds: float = Field(default=0.2, ge=0)
+    timeout_seconds: float = Field(default=1.0, gt=0)
+
+
+class HttpJob(Strict):
+    # platform id -> URL; the platform id becomes the metric's platform label.
+    platforms: dict[str, HttpUrl] = Field(min_length=1)
+    interval_seconds: float = Field(default=60, ge=1)
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    ca_file: str | None = None
+
+
+class SpoolSettings(Strict):
+    path: str = "spool.sqlite3"
+    max_bytes: int = Field(default=64 << 20, ge=1 << 16)
+    max_age_seconds: float = Field(default=7 * 86400, ge=60)
+
+
+class PushSettings(Strict):
+    interval_seconds: float = Field(default=5, gt=0)
+    batch_size: int = Field(default=200, ge=1, le=1000)
+    timeout_seconds: float = Field(default=10, gt=0)
+    max_backoff_seconds: float = Field(default=300, gt=0)
+
+
+class AgentConfig(Strict):
+    ward: str = Field(pattern=r"^[0-9]{5}$")
+    collector_url: HttpUrl
+    token_file: str
+    ca_file: str | None = None
+    icmp: IcmpJob | None = None
+    http: HttpJob | None = None
+    spool: SpoolSettings = SpoolSettings()
+    push: PushSettings = PushSettings()
+    jitter_seconds: float = Field(default=2.0, ge=0)
+
+    def token(self) -> Secret:
+        return Secret.from_file(self.token_file)
+
+    @property
+    def report_interval_seconds(self) -> float:
+        intervals = [j.interval_seconds for j in (self.icmp, self.http) if j is not None]
+        return min(intervals) if intervals else 60.0
+
+
+def load_agent_config(path: Path | str) -> AgentConfig:
+    path = Path(path)
+    data, lines = read_yaml(path)
+    if isinstance(data, dict):
+        # Relative paths in the file are relative to the file, not to the working directory.
+        data = _resolve_paths(data, path.parent)
+    try:
+        return AgentConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(validation_problems(path, exc, lines, model=AgentConfig)) from None
+
+
+def _resolve_paths(data: dict[str, object], base: Path) -> dict[str, object]:
+    out = dict(data)
+    for key in ("token_file", "ca_file"):
+        value = out.get(key)
+        if isinstance(value, str):
+            out[key] = str(base / value)
+    spool = out.get("spool")
+    if isinstance(spool, dict) and isinstance(spool.get("path"), str):
+        out["spool"] = {**spool, "path": str(base / spool["path"])}
+    elif spool is None:
+        out["spool"] = {"path": str(base / SpoolSettings().path)}
+    return out

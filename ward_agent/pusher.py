@@ -1,0 +1,109 @@
+"""Pushes spooled reports to the collector, oldest first, deleting only what it acknowledged.
+
+Failures back off exponentially with jitter; 429 and 503 honour ``Retry-After``;
+a 4xx other than 429 means the batch itself is wrong, so it is set aside (logged
+and removed) rather than retried for ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+from dataclasses import dataclass
+
+import aiohttp
+
+from probes.secret import Secret
+from ward_agent.spool import Spool
+
+log = logging.getLogger("sansang.agent.push")
+
+
+@dataclass
+class PushOutcome:
+    acknowledged: int = 0
+    retry_after: float | None = None
+    error: str | None = None
+
+
+class Pusher:
+    def __init__(self, spool: Spool, collector_url: str, token: Secret, *,
+                 batch_size: int = 200, timeout_seconds: float = 10,
+                 max_backoff_seconds: float = 300, ca_file: str | None = None):
+        self.spool = spool
+        self.url = collector_url.rstrip("/") + "/api/v1/reports"
+        self.token = token
+        self.batch_size = batch_size
+        self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self.max_backoff_seconds = max_backoff_seconds
+        self.ssl: ssl.SSLContext | bool = True
+        if ca_file:
+            self.ssl = ssl.create_default_context(cafile=ca_file)
+        self._failures = 0
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def push_once(self, session: aiohttp.ClientSession) -> PushOutcome:
+        """Send one batch of the oldest reports; delete those the collector acknowledged."""
+        batch = self.spool.oldest(self.batch_size)
+        if not batch:
+            return PushOutcome()
+        headers = {"Authorization": f"Bearer {self.token.reveal()}"}
+        try:
+            async with session.post(self.url, json={"reports": [r.body for r in batch]},
+                                    headers=headers, ssl=self.ssl) as response:
+                body = await response.json(content_type=None)
+                status = response.status
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            return PushOutcome(error=f"cannot reach the collector: {type(exc).__name__}: {exc}")
+        if status == 200:
+            acked = [i for i in body.get("acknowledged", []) if isinstance(i, str)]
+            self.spool.acknowledge(acked)
+            return PushOutcome(acknowledged=len(acked))
+        reason = body.get("error") if isinstance(body, dict) else None
+        if status in (429, 503) or status >= 500:
+            return PushOutcome(retry_after=retry_after, error=f"collector said {status}: {reason}")
+        # The collector refused the batch itself; retrying the same bytes cannot succeed.
+        log.error("collector refused %d report(s) with %d: %s %s; setting them aside",
+                  len(batch), status, reason, body.get("details") if isinstance(body, dict) else "")
+        self.spool.acknowledge([r.id for r in batch])
+        return PushOutcome(error=f"refused with {status}: {reason}")
+
+    async def run(self, interval_seconds: float) -> None:
+        async with aiohttp.ClientSession(timeout=self.timeout) as session:
+            while True:
+                outcome = await self.push_once(session)
+                if outcome.error and not outcome.acknowledged:
+                    self._failures += 1
+                    delay = self._backoff(outcome.retry_after)
+                    log.warning("%s; next try in %.1f s", outcome.error, delay)
+                    await asyncio.sleep(delay)
+                    continue
+                self._failures = 0
+                if outcome.acknowledged and len(self.spool) > 0:
+                    continue  # more backlog: keep draining, one batch per round trip
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), interval_seconds)
+                except TimeoutError:
+                    pass
+
+    def _backoff(self, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_backoff_seconds)
+        base = min(self.max_backoff_seconds, 1.0 * 2 ** min(self._failures, 16))
+        return random.uniform(base / 2, base)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,110 @@
+"""The agent's on-disk spool: every result is kept here until the collector acknowledges it.
+
+SQLite in WAL mode with full fsync, so a result written survives a crash of the
+agent or the machine. Bounded by bytes and by age: when over, the oldest are
+dropped first and counted, and the count itself is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS spool (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    measured_at REAL NOT NULL,
+    body TEXT NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SpooledReport:
+    seq: int
+    id: str
+    body: dict[str, Any]
+
+
+class Spool:
+    def __init__(self, path: Path | str, max_bytes: int, max_age_seconds: float):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        self.max_age_seconds = max_age_seconds
+        self._db = sqlite3.connect(self.path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def put(self, report: dict[str, Any]) -> None:
+        body = json.dumps(report, separators=(",", ":"))
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO spool (id, measured_at, body, size) VALUES (?, ?, ?, ?)",
+                (report["id"], report["measured_at"], body, len(body)),
+            )
+            self._enforce_bounds()
+
+    def oldest(self, limit: int) -> list[SpooledReport]:
+        rows = self._db.execute(
+            "SELECT seq, id, body FROM spool ORDER BY seq LIMIT ?", (limit,)
+        ).fetchall()
+        return [SpooledReport(seq, rid, json.loads(body)) for seq, rid, body in rows]
+
+    def acknowledge(self, ids: list[str]) -> None:
+        with self._transaction():
+            self._db.executemany("DELETE FROM spool WHERE id = ?", [(i,) for i in ids])
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM spool").fetchone()[0])
+
+    def size_bytes(self) -> int:
+        return int(self._db.execute("SELECT coalesce(sum(size), 0) FROM spool").fetchone()[0])
+
+    @property
+    def dropped(self) -> int:
+        row = self._db.execute("SELECT value FROM counters WHERE name = 'dropped'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _enforce_bounds(self) -> None:
+        too_old = time.time() - self.max_age_seconds
+        dropped = self._db.execute("DELETE FROM spool WHERE measured_at < ?", (too_old,)).rowcount
+        total = self.size_bytes()
+        while total > self.max_bytes:
+            row = self._db.execute("SELECT seq, size FROM spool ORDER BY seq LIMIT 1").fetchone()
+            if row is None:
+                break
+            self._db.execute("DELETE FROM spool WHERE seq = ?", (row[0],))
+            total -= row[1]
+            dropped += 1
+        if dropped:
+            self._db.execute(
+                "INSERT INTO counters VALUES ('dropped', ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                (dropped,),
+            )
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
