@@ -10,6 +10,7 @@ from probes import PROBES
 from probes.base import deadline_in
 from probes.http import (
     TLS_EXPIRED,
+    TLS_HANDSHAKE_FAILED,
     TLS_HOSTNAME_MISMATCH,
     TLS_UNKNOWN_CA,
     HttpConfig,
@@ -228,3 +229,15 @@ async def test_result_serialises_with_the_contract_field_names(
     for name in ("up", "status_code", "response_seconds", "tls_expiry_timestamp_seconds", "error"):
         assert name in document
     assert PROBES["http"].result_type.model_validate(document) == result
+
+
+async def test_tls_to_a_plain_http_server_is_a_handshake_failure(
+    platforms: PlatformServers,
+) -> None:
+    url = platforms.unavailable_url.replace("http://", "https://")
+
+    result = await run(url, trusting(platforms, timeout_seconds=2.0))
+
+    assert not result.up
+    assert result.tls_error == TLS_HANDSHAKE_FAILED
+    assert result.error is not None and result.error.startswith("TLS handshake failed")
