@@ -45,10 +45,20 @@ class Report(BaseModel):
         return data
 
 
+class AgentStatus(BaseModel):
+    """What the agent says about itself alongside its reports."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dropped_reports_total: int = Field(default=0, ge=0, le=2**53)
+    spooled_reports: int = Field(default=0, ge=0, le=2**53)
+
+
 class ReportBatch(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     reports: list[Report] = Field(min_length=1, max_length=MAX_BATCH)
+    agent: AgentStatus | None = None
 
 
 class PayloadError(Exception):

@@ -33,6 +33,7 @@ class WardState:
     code: str
     simulated: bool = False
     last_report_at: float | None = None
+    dropped_reports_total: int = 0
     measurements: dict[tuple[str, str], Measurement] = field(default_factory=dict)
 
 
@@ -113,6 +114,13 @@ class FleetState:
         result = probe.result_type.model_validate(json.loads(result_json))
         self.apply(ward_code, kind, target, measured_at, result)
 
+    def agent_status(self, ward_code: str, dropped_reports_total: int) -> None:
+        """The agent's own count of reports its full spool dropped (it only grows)."""
+        ward = self.wards.get(ward_code)
+        if ward is not None and dropped_reports_total > ward.dropped_reports_total:
+            ward.dropped_reports_total = dropped_reports_total
+            self._render_ward(ward_code)
+
     def samples(self, ward_code: str) -> list[Sample]:
         """Every current series of one ward (without the ward label)."""
         ward = self.wards[ward_code]
@@ -122,6 +130,8 @@ class FleetState:
         if ward.last_report_at is not None:
             out.append(Sample("sansang_agent_last_report_timestamp_seconds", (),
                               ward.last_report_at))
+            out.append(Sample("sansang_agent_dropped_reports_total", (),
+                              ward.dropped_reports_total))
         return out
 
     def _render_ward(self, code: str) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
+from inventory.model import IDENTIFIER, SnmpCredentials, SnmpProfile
 from inventory.yamlfile import ConfigError, read_yaml, validation_problems
 from probes.secret import Secret
 
@@ -35,6 +36,41 @@ class HttpJob(Strict):
     ca_file: str | None = None
 
 
+class DnsJob(Strict):
+    names: tuple[str, ...] = Field(min_length=1)
+    # None: the resolver the ward's machines use (/etc/resolv.conf).
+    resolver: str | None = None
+    port: int = Field(default=53, ge=1, le=65535)
+    interval_seconds: float = Field(default=60, ge=1)
+    timeout_seconds: float = Field(default=2.0, gt=0)
+
+
+class BandwidthJob(Strict):
+    # The link this agent's traffic leaves by; the metric's link label.
+    link: str = Field(default="main", pattern=IDENTIFIER)
+    # Bandwidth tests load the link, so by default four times a day.
+    interval_seconds: float = Field(default=6 * 3600, ge=60)
+    duration_seconds: float = Field(default=10, gt=0, le=120)
+    streams: int = Field(default=4, ge=1, le=16)
+    warmup_seconds: float = Field(default=2, ge=0)
+
+
+class SnmpDevice(Strict):
+    id: str = Field(pattern=IDENTIFIER)
+    address: str = Field(min_length=1, description="host or host:port")
+    profile: SnmpProfile = "auto"
+    # A reference to where the secrets live on this machine, never the secrets.
+    credentials: SnmpCredentials
+    context_name: str | None = None
+
+
+class SnmpJob(Strict):
+    devices: tuple[SnmpDevice, ...] = Field(min_length=1)
+    interval_seconds: float = Field(default=60, ge=1)
+    timeout_seconds: float = Field(default=2.0, gt=0)
+    retries: int = Field(default=1, ge=0, le=5)
+
+
 class SpoolSettings(Strict):
     path: str = "spool.sqlite3"
     max_bytes: int = Field(default=64 << 20, ge=1 << 16)
@@ -55,6 +91,9 @@ class AgentConfig(Strict):
     ca_file: str | None = None
     icmp: IcmpJob | None = None
     http: HttpJob | None = None
+    dns: DnsJob | None = None
+    bandwidth: BandwidthJob | None = None
+    snmp: SnmpJob | None = None
     spool: SpoolSettings = SpoolSettings()
     push: PushSettings = PushSettings()
     jitter_seconds: float = Field(default=2.0, ge=0)
@@ -64,7 +103,8 @@ class AgentConfig(Strict):
 
     @property
     def report_interval_seconds(self) -> float:
-        intervals = [j.interval_seconds for j in (self.icmp, self.http) if j is not None]
+        intervals = [j.interval_seconds for j in (self.icmp, self.http, self.dns, self.snmp)
+                     if j is not None]
         return min(intervals) if intervals else 60.0
 
 

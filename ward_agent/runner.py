@@ -1,8 +1,9 @@
-"""Runs the ward's probes on their intervals and spools every result as a report.
+"""Runs the ward's probe jobs on their intervals and spools every result as a report.
 
 APScheduler's AsyncIOScheduler with jitter, ``max_instances=1`` and
-``coalesce=True``: an overrunning probe round is skipped, never stacked, and
-agents started together do not probe in lockstep.
+``coalesce=True``: an overrunning round is skipped, never stacked, and agents
+started together do not probe in lockstep. Each round has a deadline, so a dead
+device or a hung server costs at most its timeout.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from probes import http, icmp
+from probes import PROBES
 from probes.base import ProbeResult
 from ward_agent.config import AgentConfig
+from ward_agent.jobs import Job, ProbeTarget, jobs_for
 from ward_agent.pusher import Pusher
 from ward_agent.spool import Spool
 
@@ -37,9 +39,41 @@ def make_report(ward: str, kind: str, target: str, measured_at: float,
     }
 
 
+async def run_target(kind: str, target: ProbeTarget, deadline: float) -> ProbeResult:
+    """One probe of one target; a config that cannot be built is a failed result."""
+    probe = PROBES[kind]
+    try:
+        config = target.config()
+    except (OSError, KeyError, ValueError) as exc:
+        return _failed_result(kind, target, f"cannot prepare the probe: {exc}")
+    return await probe.run(target.probe_target, config, deadline)
+
+
+def _failed_result(kind: str, target: ProbeTarget, error: str) -> ProbeResult:
+    """A failure result of the kind's own type, with its required identity field."""
+    result_type = PROBES[kind].result_type
+    identities: dict[str, dict[str, Any]] = {"icmp": {"host": target.probe_target, "sent": 0, "received": 0,
+                         "loss_ratio": 1.0},
+                "http": {"url": target.probe_target},
+                "dns": {"name": target.probe_target, "resolver": ""},
+                "bandwidth": {"url": target.probe_target, "streams": 0},
+                "snmp": {"target": target.probe_target, "version": "2c"}}
+    return result_type(up=False, error=error, **identities[kind])
+
+
+async def run_job_once(job: Job, ward: str) -> list[dict[str, Any]]:
+    """Probe every target of ``job`` at once and return the reports."""
+    measured_at = time.time()
+    deadline = time.monotonic() + job.budget_seconds
+    results = await asyncio.gather(*(run_target(job.kind, t, deadline) for t in job.targets))
+    return [make_report(ward, job.kind, t.report_target, measured_at, r)
+            for t, r in zip(job.targets, results, strict=True)]
+
+
 class AgentRunner:
     def __init__(self, config: AgentConfig):
         self.config = config
+        self.jobs = jobs_for(config)
         self.spool = Spool(config.spool.path, config.spool.max_bytes,
                            config.spool.max_age_seconds)
         self.pusher = Pusher(
@@ -48,52 +82,26 @@ class AgentRunner:
             max_backoff_seconds=config.push.max_backoff_seconds, ca_file=config.ca_file,
         )
 
-    def _spool(self, kind: str, target: str, measured_at: float, result: ProbeResult) -> None:
-        self.spool.put(make_report(self.config.ward, kind, target, measured_at, result))
-
-    async def icmp_round(self) -> None:
-        job = self.config.icmp
-        assert job is not None
-        settings = icmp.IcmpConfig(count=job.count, interval_seconds=job.packet_interval_seconds,
-                                   timeout_seconds=job.timeout_seconds)
-        budget = job.count * (job.packet_interval_seconds + job.timeout_seconds) + 1
-        measured_at = time.time()
-        results = await icmp.probe_many(job.targets, settings, time.monotonic() + budget)
-        for result in results:
-            self._spool("icmp", result.host, measured_at, result)
-        self.pusher.wake()
-
-    async def http_round(self) -> None:
-        job = self.config.http
-        assert job is not None
-        settings = http.HttpConfig(timeout_seconds=job.timeout_seconds, ca_file=job.ca_file)
-        measured_at = time.time()
-        deadline = time.monotonic() + job.timeout_seconds + 1
-        platforms = list(job.platforms.items())
-        results = await asyncio.gather(
-            *(http.probe(str(url), settings, deadline) for _, url in platforms)
-        )
-        for (platform, _), result in zip(platforms, results, strict=True):
-            self._spool("http", platform, measured_at, result)
+    async def round(self, job: Job) -> None:
+        for report in await run_job_once(job, self.config.ward):
+            self.spool.put(report)
         self.pusher.wake()
 
     def schedule(self, scheduler: AsyncIOScheduler) -> None:
-        jobs = [(self.config.icmp, self.icmp_round), (self.config.http, self.http_round)]
-        for job, round_ in jobs:
-            if job is None:
-                continue
+        for job in self.jobs:
             scheduler.add_job(
-                round_, "interval", seconds=job.interval_seconds,
+                self.round, "interval", args=[job], seconds=job.interval_seconds,
                 jitter=self.config.jitter_seconds, max_instances=1, coalesce=True,
                 # The first round runs at once, so a fresh agent shows up immediately.
-                next_run_time=dt.datetime.now(dt.UTC), id=round_.__name__,
+                next_run_time=dt.datetime.now(dt.UTC), id=job.kind,
             )
 
     async def run(self) -> None:
         scheduler = AsyncIOScheduler()
         self.schedule(scheduler)
         scheduler.start()
-        log.info("agent for ward %s pushing to %s", self.config.ward, self.config.collector_url)
+        log.info("agent for ward %s pushing to %s: %s", self.config.ward,
+                 self.config.collector_url, ", ".join(j.kind for j in self.jobs) or "no probes")
         pusher = asyncio.create_task(self.pusher.run(self.config.push.interval_seconds))
         try:
             await pusher

@@ -1,0 +1,172 @@
+"""The collector's API as an OpenAPI 3 document, built from the same pydantic types it validates.
+
+``python -m collector.openapi`` writes ``collector/openapi.json`` (kept in the
+repository and served at ``/api/openapi.json``); ``--check`` fails when the file
+is stale, so the document can never drift from the validator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from collector.payload import MAX_BATCH, AgentStatus
+from probes import PROBES
+
+OUTPUT = Path(__file__).with_name("openapi.json")
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def build() -> dict[str, Any]:
+    models: list[tuple[type[BaseModel], Literal["validation"]]] = [
+        (kind.result_type, "validation") for kind in PROBES.values()
+    ]
+    _, schema = models_json_schema([*models, (AgentStatus, "validation")],
+                                   ref_template="#/components/schemas/{model}")
+    components: dict[str, Any] = dict(schema.get("$defs", {}))
+    report_variants = [
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["id", "ward", "measured_at", "kind", "target", "result"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$",
+                       "description": "unique report id; a repeated id is acknowledged, "
+                                      "not stored twice"},
+                "ward": {"type": "string", "pattern": "^[0-9]{5}$"},
+                "measured_at": {"type": "number", "exclusiveMinimum": 0,
+                                "description": "Unix time of the measurement; at most 300 s "
+                                               "ahead and 30 days behind the collector's clock"},
+                "kind": {"type": "string", "enum": [name]},
+                "target": {"type": "string", "minLength": 1, "maxLength": 200},
+                "result": {"$ref": f"#/components/schemas/{kind.result_type.__name__}"},
+            },
+        }
+        for name, kind in sorted(PROBES.items())
+    ]
+    components.update({
+        "Report": {"oneOf": report_variants},
+        "ReportBatch": {
+            "type": "object", "additionalProperties": False, "required": ["reports"],
+            "properties": {
+                "reports": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH,
+                            "items": {"$ref": "#/components/schemas/Report"}},
+                "agent": {"$ref": "#/components/schemas/AgentStatus"},
+            },
+        },
+        "Acknowledgement": {
+            "type": "object", "required": ["acknowledged", "stored", "duplicates"],
+            "properties": {
+                "acknowledged": {"type": "array", "items": {"type": "string"}},
+                "stored": {"type": "integer", "minimum": 0},
+                "duplicates": {"type": "integer", "minimum": 0},
+            },
+        },
+        "Problem": {
+            "type": "object", "required": ["error"],
+            "properties": {"error": {"type": "string"},
+                           "details": {"type": "array", "items": {"type": "string"}}},
+        },
+        "Health": {
+            "type": "object", "required": ["status"],
+            "properties": {"status": {"type": "string"}, "wards": {"type": "integer"},
+                           "wards_reporting": {"type": "integer"}},
+        },
+    })
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "sansang collector",
+            "version": "1",
+            "description": "Ward agents push probe reports here; Prometheus scrapes /metrics.",
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "wardToken": {"type": "http", "scheme": "bearer",
+                              "description": "the ward's own token; it may report only for "
+                                             "that ward"},
+                "nocLogin": {"type": "http", "scheme": "basic"},
+            },
+        },
+        "paths": {
+            "/api/v1/reports": {
+                "post": {
+                    "summary": "Push a batch of reports from one ward's agent",
+                    "operationId": "pushReports",
+                    "security": [{"wardToken": []}],
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/ReportBatch"}}}},
+                    "responses": {
+                        "200": {"description": "stored (or already stored) and acknowledged",
+                                "content": {"application/json": {"schema": {
+                                    "$ref": "#/components/schemas/Acknowledgement"}}}},
+                        "400": _problem("the body is not JSON"),
+                        "401": _problem("missing or unknown token"),
+                        "403": _problem("a report for another ward than the token's"),
+                        "413": _problem("body over the size limit"),
+                        "422": _problem("a report failed validation; nothing was stored"),
+                        "429": _problem("this ward pushes too often; see Retry-After"),
+                        "503": _problem("the store cannot commit; retry later"),
+                    },
+                },
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Liveness and a short summary",
+                    "operationId": "health",
+                    "responses": {"200": {"description": "alive", "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}},
+                },
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics of every ward",
+                    "operationId": "metrics",
+                    "security": [{}, {"nocLogin": []}],
+                    "responses": {
+                        "200": {"description": "text exposition format",
+                                "content": {"text/plain": {"schema": {"type": "string"}}}},
+                        "401": _problem("NOC login required (when configured)"),
+                    },
+                },
+            },
+        },
+    }
+
+
+def render() -> str:
+    return json.dumps(build(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m collector.openapi",
+                                     description="Write or check collector/openapi.json.")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 with a diff when the checked-in file is stale")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
+        if current != text:
+            sys.stdout.writelines(difflib.unified_diff(
+                current.splitlines(True), text.splitlines(True), str(OUTPUT), "regenerated"))
+            return 1
+        return 0
+    OUTPUT.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
