@@ -1,0 +1,639 @@
+"""The readiness criteria of DESIGN.md as one table, and the collector's verdicts from it.
+
+``CHECKS`` is the single source of truth: the collector calls ``evaluate_ward`` on it,
+and ``alerts/`` renders the very same conditions as Prometheus rules, so a threshold
+or a comparison changed here changes the page, the alert and the dashboard line at once.
+
+Series the collector exports besides the minimum set of DESIGN.md, because the table
+needs them (``ward`` on each, plus ``simulated="true"`` for demo wards):
+
+- ``sansang_device_info{ward,device,role,critical="true"|"false"}`` = 1 for every
+  inventory device, whether or not it answered; it says which devices are critical
+  and which are UPSes. Static, like ``sansang_ward_info``, and it must be among the
+  samples given to ``evaluate_ward``.
+- ``sansang_device_uplink_up{ward,device,interface}`` 0/1 for every device with a
+  declared ``uplink_interface``: 1 when that interface is operationally up, 0 when it
+  is down or the device has no interface of that name; absent while the device does
+  not answer (``sansang_device_up`` 0 says that already).
+- ``sansang_dns_up{ward,resolver}`` 0/1: whether the resolver answered the lookup,
+  since a failed lookup has no ``sansang_dns_lookup_seconds``.
+
+Verdicts. ``ok`` is True or False when the check had something to judge and None when
+it had no data yet. A ward is ready only when every check is True: not knowing is not
+ready. The collector should export ``sansang_ward_check_ok`` for True and False only
+(None has no verdict to show) and ``sansang_ward_ready`` 0 unless ``ward_ready`` says so.
+
+What happens with missing data, check by check:
+
+- agent: a ward that never reported fails (``never_reported``), it is not "unknown":
+  the agent check is about data arriving. A ward with no metrics at all therefore has
+  agent False and every other check None; Prometheus fires ``WardAgentSilent`` for it
+  (from ``sansang_ward_info``) and that alert inhibits the ward's others.
+- latency, jitter, loss, dns: judged on the targets and resolvers the agent reports;
+  none reported is None.
+- bandwidth: needs the link's contract (``sansang_link_contract_*``, from the
+  inventory): a measurement on a link without a contract is not judged, so a ward with
+  no declared link stays None, never ready, until the city declares its contract.
+- platforms: None until the agent reports any platform; from then on each of the four
+  platforms without a measurement fails (``not_measured``).
+- devices: True when the ward declares no critical device (there is nothing to answer
+  for); None while the agent has polled no device at all; then every critical device
+  must answer SNMP and have its uplink up, and one never polled fails.
+- power: the same for the ward's UPSes (role ``ups``, critical or not): True without a
+  UPS; None until one has been read; then a UPS never read fails.
+
+A sample whose value is NaN counts as not measured (Prometheus comparisons drop NaN too).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from inventory.model import PLATFORM_IDS, Thresholds
+
+Comparison = Literal["<=", ">=", "=="]
+Measure = Literal["value", "age", "remaining"]
+Unit = Literal["seconds", "duration", "ratio", "bits_per_second", "state"]
+Severity = Literal["warning", "critical"]
+Language = Literal["vi", "en"]
+
+# A scale that is not a constant: the agent's report interval, known to the caller.
+REPORT_INTERVAL = "report_interval"
+DAY_SECONDS = 86400.0
+DEFAULT_REPORT_INTERVAL_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Only:
+    """Judge only items listed by an info series with these labels (e.g. critical devices)."""
+
+    metric: str
+    on: tuple[str, ...]
+    match: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One comparison of a check: it passes when ``measured <passes_when> limit``.
+
+    The limit is ``Thresholds.<threshold> × scale`` (or the constant), times the
+    matching ``relative_to`` series when given (the link's contracted rate). The
+    measured value is the sample's value, its age (``now - value``) or the time
+    remaining until it (``value - now``).
+    """
+
+    name: str
+    metric: str
+    passes_when: Comparison
+    threshold: str | float
+    unit: Unit
+    problem_vi: str
+    problem_en: str
+    scale: float | str = 1.0
+    measure: Measure = "value"
+    relative_to: str | None = None
+    only: Only | None = None
+    extra_labels: tuple[str, ...] = ()
+    # Alerts average the metric over this window first (a PromQL duration), so a
+    # fault that shows in every other probe run still pages; verdicts use the latest value.
+    window: str | None = None
+    severity: Severity | None = None
+    for_: str | None = None
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Items the check expects a ``metric`` sample for; one without it fails the check.
+
+    ``label`` None means the ward itself. The expected items are ``values`` or those
+    listed by ``listed_by`` (an info series with ``listed_match`` labels). With
+    ``once_reporting`` the expectation applies only once the ward reports ``metric``
+    at all; before that the check has no data (None).
+    """
+
+    name: str
+    metric: str
+    problem_vi: str
+    problem_en: str
+    label: str | None = None
+    values: tuple[str, ...] = ()
+    listed_by: str | None = None
+    listed_match: Mapping[str, str] = field(default_factory=dict)
+    once_reporting: bool = True
+    severity: Severity | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    alert: str
+    severity: Severity
+    # How long a condition must hold before the alert fires: long enough that one bad
+    # probe run does not page, short enough that the NOC hears before the citizens do.
+    for_: str
+    title_vi: str
+    title_en: str
+    hint_en: str
+    item_labels: tuple[str, ...]
+    conditions: tuple[Condition, ...]
+    missing: Missing | None = None
+
+    @property
+    def runbook(self) -> str:
+        return runbook_path(self.alert)
+
+
+@dataclass(frozen=True)
+class VerdictAlert:
+    """The alert on the collector's own verdict, ``sansang_ward_ready == 0``."""
+
+    alert: str
+    metric: str
+    for_: str
+    title_vi: str
+    title_en: str
+    hint_en: str
+
+    @property
+    def runbook(self) -> str:
+        return runbook_path(self.alert)
+
+
+def runbook_path(alert: str) -> str:
+    return f"docs/runbooks/{alert}.md"
+
+
+_CRITICAL_DEVICE = Only("sansang_device_info", ("device",), {"critical": "true"})
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        name="agent", alert="WardAgentSilent", severity="critical", for_="1m",
+        title_vi="Mất liên lạc với thiết bị đo", title_en="Ward agent silent",
+        hint_en="Nothing else about this ward can be trusted until its agent reports again; "
+                "check the agent machine's power and its path to the collector first.",
+        item_labels=(),
+        conditions=(
+            Condition(
+                name="silent", metric="sansang_agent_last_report_timestamp_seconds",
+                passes_when="<=", threshold="agent_silent_intervals", scale=REPORT_INTERVAL,
+                measure="age", unit="duration",
+                problem_vi="thiết bị đo (agent) không gửi báo cáo đã {value}, "
+                           "quá giới hạn {threshold}",
+                problem_en="the agent has not reported for {value}; the limit is {threshold}",
+            ),
+        ),
+        missing=Missing(
+            name="never_reported", metric="sansang_agent_last_report_timestamp_seconds",
+            # Before go-live many wards have no agent yet: worth a list, not a page.
+            once_reporting=False, severity="warning",
+            problem_vi="thiết bị đo (agent) chưa từng gửi báo cáo",
+            problem_en="the agent has never reported",
+        ),
+    ),
+    Check(
+        name="latency", alert="WardHighLatency", severity="warning", for_="10m",
+        title_vi="Độ trễ cao", title_en="High latency",
+        hint_en="Compare with the backup link and look for a saturated uplink before "
+                "calling the ISP.",
+        item_labels=("target",),
+        conditions=(
+            Condition(
+                name="rtt_avg", metric="sansang_icmp_rtt_avg_seconds", passes_when="<=",
+                threshold="latency_avg_seconds", unit="seconds",
+                problem_vi="độ trễ trung bình đến {target} là {value}, vượt ngưỡng {threshold}",
+                problem_en="average round-trip time to {target} is {value}, above the limit "
+                           "of {threshold}",
+            ),
+        ),
+    ),
+    Check(
+        name="jitter", alert="WardHighJitter", severity="warning", for_="10m",
+        title_vi="Độ dao động trễ cao", title_en="High jitter",
+        hint_en="Jitter hurts video conferencing first; look for a saturated link or "
+                "Wi-Fi between the agent and the router.",
+        item_labels=("target",),
+        conditions=(
+            Condition(
+                name="jitter", metric="sansang_icmp_jitter_seconds", passes_when="<=",
+                threshold="jitter_seconds", unit="seconds",
+                problem_vi="độ dao động trễ (jitter) đến {target} là {value}, "
+                           "vượt ngưỡng {threshold}",
+                problem_en="jitter to {target} is {value}, above the limit of {threshold}",
+            ),
+        ),
+    ),
+    Check(
+        name="loss", alert="WardPacketLoss", severity="warning", for_="5m",
+        title_vi="Mất gói tin", title_en="Packet loss",
+        hint_en="Check cabling and interface errors on the ward router, then the ISP line.",
+        item_labels=("target",),
+        conditions=(
+            Condition(
+                name="loss", metric="sansang_icmp_loss_ratio", passes_when="<=",
+                threshold="loss_ratio", unit="ratio", window="5m",
+                problem_vi="tỷ lệ mất gói đến {target} là {value}, vượt ngưỡng {threshold}",
+                problem_en="packet loss to {target} is {value}, above the limit of {threshold}",
+            ),
+        ),
+    ),
+    Check(
+        # Bandwidth tests run seldom and their gauge holds between runs: a long for:
+        # asks for more than one bad test before paging.
+        name="bandwidth", alert="WardBandwidthBelowContract", severity="warning", for_="30m",
+        title_vi="Băng thông thấp hơn hợp đồng", title_en="Bandwidth below contract",
+        hint_en="Measure again on site with the technician's probe, then take the figures "
+                "to the ISP named on the link.",
+        item_labels=("link",),
+        conditions=(
+            Condition(
+                name="download", metric="sansang_bandwidth_download_bytes_per_second",
+                passes_when=">=", threshold="bandwidth_contract_ratio", unit="bits_per_second",
+                relative_to="sansang_link_contract_download_bytes_per_second",
+                problem_vi="tốc độ tải xuống trên đường truyền {link} chỉ đạt {value}, "
+                           "cần tối thiểu {threshold}",
+                problem_en="download on link {link} is {value}; it needs at least {threshold}",
+            ),
+            Condition(
+                name="upload", metric="sansang_bandwidth_upload_bytes_per_second",
+                passes_when=">=", threshold="bandwidth_contract_ratio", unit="bits_per_second",
+                relative_to="sansang_link_contract_upload_bytes_per_second",
+                problem_vi="tốc độ tải lên trên đường truyền {link} chỉ đạt {value}, "
+                           "cần tối thiểu {threshold}",
+                problem_en="upload on link {link} is {value}; it needs at least {threshold}",
+            ),
+        ),
+    ),
+    Check(
+        name="platforms", alert="WardPlatformUnreachable", severity="critical", for_="5m",
+        title_vi="Không truy cập được hệ thống dùng chung", title_en="Platform unreachable",
+        hint_en="If every ward reports the same platform, the platform itself is at fault; "
+                "if only this ward, check its DNS, firewall and link.",
+        item_labels=("platform",),
+        conditions=(
+            Condition(
+                name="down", metric="sansang_platform_up", passes_when="==", threshold=1.0,
+                unit="state",
+                problem_vi="không truy cập được hệ thống {platform}",
+                problem_en="platform {platform} does not answer with success",
+            ),
+            Condition(
+                name="slow", metric="sansang_platform_response_seconds", passes_when="<=",
+                threshold="platform_response_seconds", unit="seconds", severity="warning",
+                problem_vi="hệ thống {platform} phản hồi sau {value}, vượt ngưỡng {threshold}",
+                problem_en="platform {platform} answers in {value}, above the limit "
+                           "of {threshold}",
+            ),
+            Condition(
+                name="tls_expiry", metric="sansang_platform_tls_expiry_timestamp_seconds",
+                passes_when=">=", threshold="tls_min_days", scale=DAY_SECONDS,
+                measure="remaining", unit="duration", severity="warning",
+                problem_vi="chứng chỉ TLS của hệ thống {platform} hết hạn sau {value}, "
+                           "cần còn ít nhất {threshold}",
+                problem_en="the TLS certificate of platform {platform} expires in {value}; "
+                           "it must stay valid for at least {threshold}",
+            ),
+        ),
+        missing=Missing(
+            name="not_measured", metric="sansang_platform_up", label="platform",
+            values=PLATFORM_IDS,
+            problem_vi="chưa có kết quả đo hệ thống {platform}",
+            problem_en="platform {platform} has not been measured",
+        ),
+    ),
+    Check(
+        name="dns", alert="WardDnsSlow", severity="warning", for_="10m",
+        title_vi="DNS chậm hoặc không trả lời", title_en="DNS slow or failing",
+        hint_en="Try the lookup from the ward with another resolver; a failing ward "
+                "resolver makes every platform look down.",
+        item_labels=("resolver",),
+        conditions=(
+            Condition(
+                name="failed", metric="sansang_dns_up", passes_when="==", threshold=1.0,
+                unit="state", severity="critical",
+                problem_vi="máy chủ DNS {resolver} không trả lời",
+                problem_en="resolver {resolver} does not answer",
+            ),
+            Condition(
+                name="slow", metric="sansang_dns_lookup_seconds", passes_when="<=",
+                threshold="dns_lookup_seconds", unit="seconds",
+                problem_vi="máy chủ DNS {resolver} trả lời sau {value}, vượt ngưỡng {threshold}",
+                problem_en="resolver {resolver} answers in {value}, above the limit "
+                           "of {threshold}",
+            ),
+        ),
+    ),
+    Check(
+        name="devices", alert="WardDeviceDown", severity="critical", for_="5m",
+        title_vi="Thiết bị quan trọng không hoạt động", title_en="Critical device down",
+        hint_en="Check the device's power and cabling on site, then its SNMP settings.",
+        item_labels=("device",),
+        conditions=(
+            Condition(
+                name="snmp", metric="sansang_device_up", passes_when="==", threshold=1.0,
+                unit="state", only=_CRITICAL_DEVICE,
+                problem_vi="thiết bị {device} không trả lời SNMP",
+                problem_en="device {device} does not answer SNMP",
+            ),
+            Condition(
+                name="uplink", metric="sansang_device_uplink_up", passes_when="==",
+                threshold=1.0, unit="state", only=_CRITICAL_DEVICE,
+                extra_labels=("interface",),
+                problem_vi="cổng uplink {interface} của thiết bị {device} không hoạt động",
+                problem_en="uplink interface {interface} of device {device} is down",
+            ),
+        ),
+        missing=Missing(
+            name="not_measured", metric="sansang_device_up", label="device",
+            listed_by="sansang_device_info", listed_match={"critical": "true"},
+            problem_vi="chưa có kết quả đo thiết bị {device}",
+            problem_en="device {device} has not been measured",
+        ),
+    ),
+    Check(
+        name="power", alert="WardUpsOnBattery", severity="warning", for_="10m",
+        title_vi="Mất điện lưới hoặc UPS yếu", title_en="UPS on battery or weak",
+        hint_en="Check mains power at the ward centre first, then the UPS battery age.",
+        item_labels=("device",),
+        conditions=(
+            Condition(
+                # Mains lost is urgent: the UPS's runtime is the time left to act.
+                name="on_battery", metric="sansang_ups_on_battery", passes_when="==",
+                threshold=0.0, unit="state", severity="critical", for_="2m",
+                problem_vi="UPS {device} đang chạy bằng pin (mất điện lưới)",
+                problem_en="UPS {device} is running on battery (mains power lost)",
+            ),
+            Condition(
+                name="charge", metric="sansang_ups_battery_charge_ratio", passes_when=">=",
+                threshold="ups_min_charge_ratio", unit="ratio",
+                problem_vi="pin UPS {device} còn {value}, cần tối thiểu {threshold}",
+                problem_en="UPS {device} battery charge is {value}; it needs at least "
+                           "{threshold}",
+            ),
+            Condition(
+                name="runtime", metric="sansang_ups_runtime_seconds", passes_when=">=",
+                threshold="ups_min_runtime_seconds", unit="duration",
+                problem_vi="UPS {device} chỉ duy trì được {value}, cần tối thiểu {threshold}",
+                problem_en="UPS {device} can run for only {value} on battery; it needs at "
+                           "least {threshold}",
+            ),
+        ),
+        missing=Missing(
+            name="not_measured", metric="sansang_ups_on_battery", label="device",
+            listed_by="sansang_device_info", listed_match={"role": "ups"},
+            problem_vi="chưa đọc được trạng thái UPS {device}",
+            problem_en="the state of UPS {device} has not been read",
+        ),
+    ),
+)
+
+NOT_READY = VerdictAlert(
+    alert="WardNotReady", metric="sansang_ward_ready", for_="15m",
+    title_vi="Phường chưa sẵn sàng", title_en="Ward not ready",
+    hint_en="Fix the failing checks listed; each has its own alert and runbook.",
+)
+
+CHECKS_BY_NAME: dict[str, Check] = {check.name: check for check in CHECKS}
+
+
+# --- formatting, identical to Prometheus's template functions so pages and alerts agree
+
+
+def humanize(value: float) -> str:
+    """Prometheus's ``humanize``: SI prefixes, four significant digits."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:.4g}"
+    prefix = ""
+    if abs(value) >= 1:
+        for p in ("k", "M", "G", "T", "P", "E", "Z", "Y"):
+            if abs(value) < 1000:
+                break
+            prefix, value = p, value / 1000
+    else:
+        for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+            if abs(value) >= 1:
+                break
+            prefix, value = p, value * 1000
+    return f"{value:.4g}{prefix}"
+
+
+def humanize_duration(value: float) -> str:
+    """Prometheus's ``humanizeDuration``: ``120ms``, ``4m 0s``, ``13d 23h 59m 59s``."""
+    if not math.isfinite(value):
+        return f"{value:.4g}"
+    if value == 0:
+        return f"{value:.4g}s"
+    if abs(value) >= 1:
+        sign = "-" if value < 0 else ""
+        whole = int(abs(value))
+        seconds, minutes = whole % 60, (whole // 60) % 60
+        hours, days = (whole // 3600) % 24, whole // 86400
+        if days:
+            return f"{sign}{days}d {hours}h {minutes}m {seconds}s"
+        if hours:
+            return f"{sign}{hours}h {minutes}m {seconds}s"
+        if minutes:
+            return f"{sign}{minutes}m {seconds}s"
+        return f"{sign}{abs(value):.4g}s"
+    prefix = ""
+    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+        if abs(value) >= 1:
+            break
+        prefix, value = p, value * 1000
+    return f"{value:.4g}{prefix}s"
+
+
+def humanize_percentage(value: float) -> str:
+    return f"{value * 100:.4g}%"
+
+
+def format_value(value: float, unit: Unit) -> str:
+    """A measured value or a limit, in base units, as people read it."""
+    if unit in ("seconds", "duration"):
+        return humanize_duration(value)
+    if unit == "ratio":
+        return humanize_percentage(value)
+    if unit == "bits_per_second":
+        return f"{humanize(value * 8)}bit/s"
+    return f"{value:g}"
+
+
+# --- the evaluator
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One current series of the ward, named and labelled as the collector exports it."""
+
+    name: str
+    labels: Mapping[str, str]
+    value: float
+
+
+@dataclass(frozen=True)
+class FailingItem:
+    """What fails and by how much: ``value`` and ``threshold`` in base units.
+
+    ``value`` and ``threshold`` are None for an expected item never measured.
+    """
+
+    check: str
+    condition: str
+    labels: Mapping[str, str]
+    value: float | None
+    threshold: float | None
+
+    def describe(self, language: Language = "vi") -> str:
+        """The problem in words, e.g. ``download on link main is 42Mbit/s; it needs ...``."""
+        check = CHECKS_BY_NAME[self.check]
+        missing = check.missing
+        if missing is not None and missing.name == self.condition:
+            text = missing.problem_vi if language == "vi" else missing.problem_en
+            return text.format(**self.labels)
+        condition = next(c for c in check.conditions if c.name == self.condition)
+        text = condition.problem_vi if language == "vi" else condition.problem_en
+        return text.format(
+            **self.labels,
+            value=format_value(self.value, condition.unit) if self.value is not None else "?",
+            threshold=(format_value(self.threshold, condition.unit)
+                       if self.threshold is not None else "?"),
+        )
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    check: str
+    ok: bool | None
+    failing: tuple[FailingItem, ...] = ()
+
+
+def agent_silent_after_seconds(
+    thresholds: Thresholds, report_interval_seconds: float = DEFAULT_REPORT_INTERVAL_SECONDS
+) -> float:
+    """How long a ward may stay without a report before its agent counts as silent."""
+    return thresholds.agent_silent_intervals * report_interval_seconds
+
+
+def limit_value(
+    condition: Condition, thresholds: Thresholds,
+    report_interval_seconds: float = DEFAULT_REPORT_INTERVAL_SECONDS,
+) -> float:
+    """The condition's limit in base units (before ``relative_to``), e.g. for a dashboard line."""
+    if not isinstance(condition.threshold, str):
+        return float(condition.threshold)
+    base = float(getattr(thresholds, condition.threshold))
+    if condition.scale == REPORT_INTERVAL:
+        return base * report_interval_seconds
+    return base * float(condition.scale)
+
+
+def evaluate_ward(
+    samples: Iterable[Sample], thresholds: Thresholds, now: float, silent_after_seconds: float
+) -> dict[str, CheckOutcome]:
+    """Every check of ``CHECKS`` on one ward's current series, by check name.
+
+    ``thresholds`` are the ward's own (``Inventory.thresholds_for``); ``now`` is a Unix
+    time; ``silent_after_seconds`` is ``agent_silent_after_seconds(thresholds, interval)``.
+    """
+    by_metric: dict[str, list[Sample]] = defaultdict(list)
+    for sample in samples:
+        if not math.isnan(sample.value):
+            by_metric[sample.name].append(sample)
+    return {
+        check.name: _evaluate(check, by_metric, thresholds, now, silent_after_seconds)
+        for check in CHECKS
+    }
+
+
+def ward_ready(outcomes: Mapping[str, CheckOutcome]) -> bool:
+    """Ready when every check passes; a check without data keeps the ward not ready."""
+    return all(outcome.ok is True for outcome in outcomes.values())
+
+
+_PASSES = {
+    "<=": lambda value, limit: value <= limit,
+    ">=": lambda value, limit: value >= limit,
+    "==": lambda value, limit: value == limit,
+}
+
+
+def _evaluate(
+    check: Check, by_metric: Mapping[str, list[Sample]], thresholds: Thresholds, now: float,
+    silent_after_seconds: float,
+) -> CheckOutcome:
+    failing: list[FailingItem] = []
+    judged = False
+    for condition in check.conditions:
+        if condition.scale == REPORT_INTERVAL:
+            limit = silent_after_seconds
+        else:
+            limit = limit_value(condition, thresholds)
+        item_labels = check.item_labels + condition.extra_labels
+        for sample in by_metric.get(condition.metric, ()):
+            if condition.only and not _listed(sample, condition.only, by_metric):
+                continue
+            item_limit = limit
+            if condition.relative_to:
+                reference = _find(by_metric.get(condition.relative_to, ()), sample, item_labels)
+                if reference is None:
+                    continue
+                item_limit = limit * reference.value
+            measured = _measure(condition.measure, sample.value, now)
+            judged = True
+            if not _PASSES[condition.passes_when](measured, item_limit):
+                failing.append(FailingItem(
+                    check.name, condition.name,
+                    {k: sample.labels[k] for k in item_labels if k in sample.labels},
+                    measured, item_limit,
+                ))
+    nothing_expected = False
+    if check.missing is not None:
+        expected = _expected(check.missing, by_metric)
+        nothing_expected = check.missing.listed_by is not None and not expected
+        reporting = bool(by_metric.get(check.missing.metric))
+        if reporting or not check.missing.once_reporting:
+            present = [sample.labels for sample in by_metric.get(check.missing.metric, ())]
+            for item in expected:
+                if not any(_contains(labels, item) for labels in present):
+                    failing.append(FailingItem(check.name, check.missing.name, item, None, None))
+    if failing:
+        return CheckOutcome(check.name, False, tuple(failing))
+    return CheckOutcome(check.name, True if judged or nothing_expected else None)
+
+
+def _measure(measure: Measure, value: float, now: float) -> float:
+    if measure == "age":
+        return now - value
+    if measure == "remaining":
+        return value - now
+    return value
+
+
+def _contains(labels: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
+    return all(labels.get(key) == value for key, value in wanted.items())
+
+
+def _find(samples: Iterable[Sample], like: Sample, on: tuple[str, ...]) -> Sample | None:
+    wanted = {key: like.labels.get(key, "") for key in on}
+    return next((s for s in samples if _contains(s.labels, wanted)), None)
+
+
+def _listed(sample: Sample, only: Only, by_metric: Mapping[str, list[Sample]]) -> bool:
+    wanted = {**{key: sample.labels.get(key, "") for key in only.on}, **only.match}
+    return any(_contains(info.labels, wanted) for info in by_metric.get(only.metric, ()))
+
+
+def _expected(missing: Missing, by_metric: Mapping[str, list[Sample]]) -> list[dict[str, str]]:
+    if missing.label is None:
+        return [{}]
+    if missing.listed_by is None:
+        return [{missing.label: value} for value in missing.values]
+    return [
+        {missing.label: info.labels[missing.label]}
+        for info in by_metric.get(missing.listed_by, ())
+        if missing.label in info.labels and _contains(info.labels, missing.listed_match)
+    ]
+

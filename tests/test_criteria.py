@@ -1,0 +1,299 @@
+"""The readiness table's verdicts: each check passing and failing, overrides, missing data."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+
+from inventory.criteria import (
+    CHECKS,
+    CHECKS_BY_NAME,
+    FailingItem,
+    Sample,
+    agent_silent_after_seconds,
+    evaluate_ward,
+    humanize,
+    humanize_duration,
+    humanize_percentage,
+    limit_value,
+    ward_ready,
+)
+from inventory.model import Thresholds
+
+NOW = 1_750_000_000.0
+DAY = 86400.0
+DEFAULTS = Thresholds()
+
+
+def sample(name: str, value: float, **labels: str) -> Sample:
+    return Sample(name, {"ward": "26968", **labels}, value)
+
+
+def healthy() -> list[Sample]:
+    """One ward where every check passes, as the collector would export it."""
+    platforms = []
+    for platform in ("video", "documents", "feedback1022", "procedures"):
+        platforms += [
+            sample("sansang_platform_up", 1, platform=platform),
+            sample("sansang_platform_response_seconds", 0.3, platform=platform),
+            sample("sansang_platform_tls_expiry_timestamp_seconds", NOW + 60 * DAY,
+                   platform=platform),
+        ]
+    return [
+        sample("sansang_agent_last_report_timestamp_seconds", NOW - 30),
+        sample("sansang_icmp_rtt_avg_seconds", 0.02, target="10.77.0.1"),
+        sample("sansang_icmp_jitter_seconds", 0.005, target="10.77.0.1"),
+        sample("sansang_icmp_loss_ratio", 0.0, target="10.77.0.1"),
+        sample("sansang_link_contract_download_bytes_per_second", 12.5e6, link="main"),
+        sample("sansang_link_contract_upload_bytes_per_second", 12.5e6, link="main"),
+        sample("sansang_bandwidth_download_bytes_per_second", 11e6, link="main"),
+        sample("sansang_bandwidth_upload_bytes_per_second", 11e6, link="main"),
+        *platforms,
+        sample("sansang_dns_up", 1, resolver="10.77.0.53"),
+        sample("sansang_dns_lookup_seconds", 0.02, resolver="10.77.0.53"),
+        sample("sansang_device_info", 1, device="core-router", role="router", critical="true"),
+        sample("sansang_device_up", 1, device="core-router", role="router"),
+        sample("sansang_device_uplink_up", 1, device="core-router", interface="wan0"),
+        sample("sansang_device_info", 1, device="ups-1", role="ups", critical="true"),
+        sample("sansang_device_up", 1, device="ups-1", role="ups"),
+        sample("sansang_ups_on_battery", 0, device="ups-1"),
+        sample("sansang_ups_battery_charge_ratio", 1.0, device="ups-1"),
+        sample("sansang_ups_runtime_seconds", 3600, device="ups-1"),
+    ]
+
+
+def changed(samples: list[Sample], name: str, value: float, **labels: str) -> list[Sample]:
+    """``samples`` with the value of the series ``name{labels}`` replaced."""
+    out, hits = [], 0
+    for s in samples:
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+            s, hits = replace(s, value=value), hits + 1
+        out.append(s)
+    assert hits == 1, f"{name}{labels} matched {hits} series"
+    return out
+
+
+def without(samples: list[Sample], name: str, **labels: str) -> list[Sample]:
+    return [s for s in samples
+            if not (s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))]
+
+
+def evaluate(samples: list[Sample], thresholds: Thresholds = DEFAULTS):
+    return evaluate_ward(samples, thresholds, NOW, agent_silent_after_seconds(thresholds))
+
+
+def test_a_healthy_ward_passes_every_check_and_is_ready():
+    outcomes = evaluate(healthy())
+    assert {name: o.ok for name, o in outcomes.items()} == {c.name: True for c in CHECKS}
+    assert ward_ready(outcomes)
+
+
+# (check, series name, labels, new value, failing condition, item labels, measured, limit)
+FAILURES = [
+    ("agent", "sansang_agent_last_report_timestamp_seconds", {}, NOW - 181,
+     "silent", {}, 181, 180),
+    ("latency", "sansang_icmp_rtt_avg_seconds", {"target": "10.77.0.1"}, 0.101,
+     "rtt_avg", {"target": "10.77.0.1"}, 0.101, 0.1),
+    ("jitter", "sansang_icmp_jitter_seconds", {"target": "10.77.0.1"}, 0.031,
+     "jitter", {"target": "10.77.0.1"}, 0.031, 0.03),
+    ("loss", "sansang_icmp_loss_ratio", {"target": "10.77.0.1"}, 0.02,
+     "loss", {"target": "10.77.0.1"}, 0.02, 0.01),
+    ("bandwidth", "sansang_bandwidth_download_bytes_per_second", {"link": "main"}, 9e6,
+     "download", {"link": "main"}, 9e6, 10e6),
+    ("bandwidth", "sansang_bandwidth_upload_bytes_per_second", {"link": "main"}, 5e6,
+     "upload", {"link": "main"}, 5e6, 10e6),
+    ("platforms", "sansang_platform_up", {"platform": "video"}, 0,
+     "down", {"platform": "video"}, 0, 1),
+    ("platforms", "sansang_platform_response_seconds", {"platform": "documents"}, 2.5,
+     "slow", {"platform": "documents"}, 2.5, 2.0),
+    ("platforms", "sansang_platform_tls_expiry_timestamp_seconds", {"platform": "procedures"},
+     NOW + 13 * DAY, "tls_expiry", {"platform": "procedures"}, 13 * DAY, 14 * DAY),
+    ("dns", "sansang_dns_up", {"resolver": "10.77.0.53"}, 0,
+     "failed", {"resolver": "10.77.0.53"}, 0, 1),
+    ("dns", "sansang_dns_lookup_seconds", {"resolver": "10.77.0.53"}, 0.25,
+     "slow", {"resolver": "10.77.0.53"}, 0.25, 0.2),
+    ("devices", "sansang_device_up", {"device": "core-router"}, 0,
+     "snmp", {"device": "core-router"}, 0, 1),
+    ("devices", "sansang_device_uplink_up", {"device": "core-router"}, 0,
+     "uplink", {"device": "core-router", "interface": "wan0"}, 0, 1),
+    ("power", "sansang_ups_on_battery", {"device": "ups-1"}, 1,
+     "on_battery", {"device": "ups-1"}, 1, 0),
+    ("power", "sansang_ups_battery_charge_ratio", {"device": "ups-1"}, 0.4,
+     "charge", {"device": "ups-1"}, 0.4, 0.5),
+    ("power", "sansang_ups_runtime_seconds", {"device": "ups-1"}, 600,
+     "runtime", {"device": "ups-1"}, 600, 900),
+]
+
+
+@pytest.mark.parametrize(
+    ("check", "name", "labels", "value", "condition", "item", "measured", "limit"),
+    FAILURES, ids=[f"{f[0]}-{f[4]}" for f in FAILURES],
+)
+def test_a_failing_measurement_fails_its_check_only_and_says_by_how_much(
+    check, name, labels, value, condition, item, measured, limit
+):
+    outcomes = evaluate(changed(healthy(), name, value, **labels))
+    assert outcomes[check].ok is False
+    [failing] = outcomes[check].failing
+    assert (failing.check, failing.condition, dict(failing.labels)) == (check, condition, item)
+    assert failing.value == pytest.approx(measured)
+    assert failing.threshold == pytest.approx(limit)
+    assert [n for n, o in outcomes.items() if o.ok is not True] == [check]
+    assert not ward_ready(outcomes)
+
+
+def test_every_condition_of_the_table_has_a_failing_case_above():
+    tested = {(f[0], f[4]) for f in FAILURES}
+    assert tested == {(c.name, cond.name) for c in CHECKS for cond in c.conditions}
+
+
+@pytest.mark.parametrize(("name", "labels", "value"), [
+    ("sansang_agent_last_report_timestamp_seconds", {}, NOW - 180),
+    ("sansang_icmp_rtt_avg_seconds", {"target": "10.77.0.1"}, 0.1),
+    ("sansang_icmp_loss_ratio", {"target": "10.77.0.1"}, 0.01),
+    ("sansang_bandwidth_download_bytes_per_second", {"link": "main"}, 10e6),
+    ("sansang_platform_tls_expiry_timestamp_seconds", {"platform": "video"}, NOW + 14 * DAY),
+    ("sansang_ups_battery_charge_ratio", {"device": "ups-1"}, 0.5),
+    ("sansang_ups_runtime_seconds", {"device": "ups-1"}, 900),
+])
+def test_a_measurement_exactly_at_its_limit_passes(name, labels, value):
+    assert ward_ready(evaluate(changed(healthy(), name, value, **labels)))
+
+
+def test_a_ward_override_moves_the_limit_for_that_ward_only():
+    samples = changed(healthy(), "sansang_icmp_rtt_avg_seconds", 0.11, target="10.77.0.1")
+    assert evaluate(samples)["latency"].ok is False
+    relaxed = DEFAULTS.model_copy(update={"latency_avg_seconds": 0.12})
+    assert evaluate(samples, relaxed)["latency"].ok is True
+    strict = DEFAULTS.model_copy(update={"latency_avg_seconds": 0.05})
+    assert evaluate(healthy(), strict)["latency"].ok is True
+    assert evaluate(changed(healthy(), "sansang_icmp_rtt_avg_seconds", 0.07,
+                            target="10.77.0.1"), strict)["latency"].ok is False
+
+
+def test_more_silent_intervals_give_a_silent_agent_more_time():
+    samples = changed(healthy(), "sansang_agent_last_report_timestamp_seconds", NOW - 200)
+    assert evaluate(samples)["agent"].ok is False
+    patient = DEFAULTS.model_copy(update={"agent_silent_intervals": 4})
+    assert agent_silent_after_seconds(patient, 60) == 240
+    assert evaluate(samples, patient)["agent"].ok is True
+
+
+def test_a_ward_with_no_metrics_has_a_failed_agent_and_no_other_verdict():
+    outcomes = evaluate([])
+    assert outcomes["agent"].ok is False
+    [failing] = outcomes["agent"].failing
+    assert (failing.condition, failing.value, failing.threshold) == ("never_reported", None, None)
+    others = {name: o.ok for name, o in outcomes.items() if name != "agent"}
+    # Without device_info the ward declares no device: nothing to answer for.
+    assert others == {"latency": None, "jitter": None, "loss": None, "bandwidth": None,
+                      "platforms": None, "dns": None, "devices": True, "power": True}
+    assert not ward_ready(outcomes)
+
+
+def test_a_check_without_data_keeps_the_ward_not_ready():
+    samples = without(healthy(), "sansang_icmp_jitter_seconds")
+    outcomes = evaluate(samples)
+    assert outcomes["jitter"].ok is None
+    assert not ward_ready(outcomes)
+
+
+def test_a_platform_never_measured_fails_once_others_are():
+    outcomes = evaluate(without(healthy(), "sansang_platform_up", platform="procedures"))
+    assert outcomes["platforms"].ok is False
+    [failing] = outcomes["platforms"].failing
+    assert (failing.condition, dict(failing.labels)) == ("not_measured", {"platform": "procedures"})
+
+
+def test_no_platform_measured_yet_is_no_data():
+    samples = [s for s in healthy() if not s.name.startswith("sansang_platform_")]
+    assert evaluate(samples)["platforms"].ok is None
+
+
+def test_bandwidth_on_a_link_without_a_contract_is_not_judged():
+    samples = without(without(healthy(), "sansang_link_contract_download_bytes_per_second"),
+                      "sansang_link_contract_upload_bytes_per_second")
+    samples = changed(samples, "sansang_bandwidth_download_bytes_per_second", 1.0, link="main")
+    assert evaluate(samples)["bandwidth"].ok is None
+
+
+def test_a_non_critical_device_down_does_not_fail_the_devices_check():
+    samples = [
+        *healthy(),
+        sample("sansang_device_info", 1, device="printer-1", role="printer", critical="false"),
+        sample("sansang_device_up", 0, device="printer-1", role="printer"),
+    ]
+    assert evaluate(samples)["devices"].ok is True
+
+
+def test_devices_without_any_poll_yet_are_no_data_then_a_missing_one_fails():
+    not_polled = without(without(healthy(), "sansang_device_up"), "sansang_device_uplink_up")
+    assert evaluate(not_polled)["devices"].ok is None
+    one_polled = without(healthy(), "sansang_device_up", device="ups-1")
+    outcome = evaluate(one_polled)["devices"]
+    assert outcome.ok is False
+    assert [(f.condition, dict(f.labels)) for f in outcome.failing] == [
+        ("not_measured", {"device": "ups-1"})]
+
+
+def test_a_ward_without_critical_devices_or_ups_passes_devices_and_power():
+    samples = [s for s in healthy()
+               if not s.name.startswith(("sansang_device_", "sansang_ups_"))]
+    outcomes = evaluate(samples)
+    assert (outcomes["devices"].ok, outcomes["power"].ok) == (True, True)
+    assert ward_ready(outcomes)
+
+
+def test_a_declared_ups_never_read_is_no_data():
+    samples = [s for s in healthy() if not s.name.startswith("sansang_ups_")]
+    assert evaluate(samples)["power"].ok is None
+
+
+def test_a_nan_sample_counts_as_not_measured():
+    samples = changed(healthy(), "sansang_icmp_jitter_seconds", math.nan, target="10.77.0.1")
+    assert evaluate(samples)["jitter"].ok is None
+
+
+def test_failing_items_read_like_the_alerts():
+    latency = FailingItem("latency", "rtt_avg", {"target": "10.77.0.1"}, 0.11, 0.1)
+    assert latency.describe("vi") == "độ trễ trung bình đến 10.77.0.1 là 110ms, vượt ngưỡng 100ms"
+    assert latency.describe("en") == (
+        "average round-trip time to 10.77.0.1 is 110ms, above the limit of 100ms")
+    download = FailingItem("bandwidth", "download", {"link": "main"}, 5.25e6, 10e6)
+    assert download.describe("en") == (
+        "download on link main is 42Mbit/s; it needs at least 80Mbit/s")
+    missing = FailingItem("platforms", "not_measured", {"platform": "procedures"}, None, None)
+    assert missing.describe("vi") == "chưa có kết quả đo hệ thống procedures"
+
+
+@pytest.mark.parametrize(("function", "value", "text"), [
+    (humanize_duration, 0.123, "123ms"),
+    (humanize_duration, 2.0, "2s"),
+    (humanize_duration, 180.0, "3m 0s"),
+    (humanize_duration, 1209599.0, "13d 23h 59m 59s"),
+    (humanize_percentage, 0.015, "1.5%"),
+    (humanize, 42e6, "42M"),
+    (humanize, 0.0, "0"),
+])
+def test_values_print_as_prometheus_templates_print_them(function, value, text):
+    assert function(value) == text
+
+
+def test_every_limit_names_a_threshold_field():
+    for check in CHECKS:
+        for condition in check.conditions:
+            assert limit_value(condition, DEFAULTS) >= 0
+            if isinstance(condition.threshold, str):
+                assert condition.threshold in Thresholds.model_fields
+
+
+def test_the_table_maps_every_check_of_the_design_to_its_alert():
+    assert {c.name: c.alert for c in CHECKS} == {
+        "agent": "WardAgentSilent", "latency": "WardHighLatency", "jitter": "WardHighJitter",
+        "loss": "WardPacketLoss", "bandwidth": "WardBandwidthBelowContract",
+        "platforms": "WardPlatformUnreachable", "dns": "WardDnsSlow",
+        "devices": "WardDeviceDown", "power": "WardUpsOnBattery",
+    }
+    assert CHECKS_BY_NAME["loss"].runbook == "docs/runbooks/WardPacketLoss.md"
