@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from probes import dns, http, icmp
+from probes import dns, http, icmp, snmp
 from probes.base import ProbeConfig, ProbeResult
 
 
@@ -27,6 +27,7 @@ PROBES: dict[str, ProbeKind] = {
     "icmp": ProbeKind("icmp", icmp.IcmpConfig, icmp.IcmpResult, icmp.probe),
     "http": ProbeKind("http", http.HttpConfig, http.HttpResult, http.probe),
     "dns": ProbeKind("dns", dns.DnsConfig, dns.DnsResult, dns.probe),
+    "snmp": ProbeKind("snmp", snmp.SnmpConfig, snmp.SnmpResult, snmp.probe),
 }
 
 
