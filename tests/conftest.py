@@ -12,4 +12,5 @@ if str(ROOT) not in sys.path:
 pytest_plugins = [
     "tests.lab.fixtures_servers",
     "tests.lab.fixtures_net",
+    "tests.lab.fixtures_snmp",
 ]
