@@ -430,16 +430,15 @@ FAILURE_MESSAGES = {
 
 
 async def failure(case: str, snmpd_agent: SnmpAgent, silent_port: int) -> Timed:
-    timeout = {"timeout_seconds": FAILURE_TIMEOUT}
     if case == "wrong community":
-        return await timed_probe(
-            snmpd_agent.target, SnmpConfig(community=Secret("not-the-community"), **timeout))
+        return await timed_probe(snmpd_agent.target, SnmpConfig(
+            community=Secret("not-the-community"), timeout_seconds=FAILURE_TIMEOUT))
     if case == "wrong auth key":
         return await timed_probe(snmpd_agent.target, wrong_key(snmpd_agent, "auth_key"))
     if case == "wrong priv key":
         return await timed_probe(snmpd_agent.target, wrong_key(snmpd_agent, "priv_key"))
-    return await timed_probe(
-        f"127.0.0.1:{silent_port}", SnmpConfig(community=Secret("public"), **timeout))
+    return await timed_probe(f"127.0.0.1:{silent_port}", SnmpConfig(
+        community=Secret("public"), timeout_seconds=FAILURE_TIMEOUT))
 
 
 @module_loop
@@ -664,6 +663,18 @@ async def test_interfaces_without_64_bit_counters_fall_back_to_32_bit() -> None:
     assert ("walk", (P.IF_IN_OCTETS,)) in agent.asked
 
 
+async def test_a_column_that_cannot_be_read_is_named_and_the_rest_is_kept() -> None:
+    class LosesOneColumn(RecordedAgent):
+        async def walk(self, column: str) -> dict[str, Value]:
+            if column == P.IF_HC_IN_OCTETS:
+                raise snmp.SnmpRequestError("RequestTimedOut", "no answer")
+            return await super().walk(column)
+
+    fields = await collected(LosesOneColumn(recorded("switch").records))
+    assert fields["incomplete"] == [f"{P.IF_HC_IN_OCTETS}: no answer"]
+    assert len(fields["interfaces"]) == 5 and fields["cpu_ratio"] == pytest.approx(0.09)
+
+
 @pytest.mark.parametrize(("state", "errors"), [
     (b"", []),
     (b"\x00\x00", []),
@@ -713,7 +724,7 @@ def test_parse_interfaces(columns: dict[str, dict[str, Value]],
 
 
 def test_storage_with_a_wrapped_size_is_left_out() -> None:
-    columns = {
+    columns: dict[str, dict[str, Value]] = {
         P.HR_STORAGE_DESCR: {"1": b"/big", "2": b"/ok"},
         P.HR_STORAGE_ALLOCATION_UNITS: {"1": 4096, "2": 4096},
         P.HR_STORAGE_SIZE: {"1": -1294967296, "2": 100},
@@ -778,7 +789,10 @@ def test_invalid_configs_are_refused(options: dict[str, Any], message: str) -> N
 
 
 def test_secrets_in_a_config_never_print() -> None:
-    config = SnmpConfig(version="3", user="u", auth_protocol="sha", auth_key="auth-secret-1",
-                        priv_protocol="aes", priv_key="priv-secret-1")
+    # As loaded from a file: plain text becomes Secret.
+    config = SnmpConfig.model_validate({
+        "version": "3", "user": "u", "auth_protocol": "sha", "auth_key": "auth-secret-1",
+        "priv_protocol": "aes", "priv_key": "priv-secret-1",
+    })
     shown = repr(config) + str(config) + config.model_dump_json()
     assert "secret-1" not in shown and "<secret>" in shown
