@@ -114,7 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", required=True, help="agent config YAML")
     check.add_argument("--json", action="store_true", help="print one JSON document")
     check.add_argument("--push", action="store_true",
-                       help="also send the results to the collector")
+                       help="also send the results to the collector, so the NOC sees a fix "
+                            "at once")
+    check.add_argument("--lang", choices=["vi", "en"], default="vi",
+                       help="language of the checklist (default vi)")
     return parser
 
 
@@ -213,8 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
         return 0
-    print("the one-shot check is not built yet (see the pages issue)", file=sys.stderr)
-    return 2
+    from ward_agent.check import check
+
+    return check(config, as_json=args.json, push=args.push, language=args.lang)
 
 
 if __name__ == "__main__":

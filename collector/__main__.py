@@ -10,6 +10,8 @@ from pathlib import Path
 from aiohttp import web
 
 from collector.app import CollectorSettings, create_app
+from collector.provision import provision
+from collector.security import hash_password, server_tls_context
 from collector.tokens import issue_token
 from inventory.load import DEFAULT_INVENTORY, load_inventory
 from inventory.yamlfile import ConfigError
@@ -50,6 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="largest accepted request body (default 1048576)")
     serve.add_argument("--speedtest-slots", type=int, default=1,
                        help="bandwidth tests allowed at once (default 1)")
+    serve.add_argument("--rate", type=float, default=2.0,
+                       help="pushes per second each ward may make on average (default 2)")
+    serve.add_argument("--rate-burst", type=int, default=20,
+                       help="pushes a ward may make at once before --rate applies (default 20)")
+    serve.add_argument("--tls-cert", type=Path, default=None,
+                       help="serve HTTPS with this certificate chain (PEM); TLS 1.2 at least")
+    serve.add_argument("--tls-key", type=Path, default=None, help="private key of --tls-cert")
+    serve.add_argument("--tls-client-ca", type=Path, default=None,
+                       help="require client certificates signed by this CA")
+    serve.add_argument("--basic-auth-file", type=Path, default=None,
+                       help="YAML 'users: {name: bcrypt hash}' required for /metrics and the "
+                            "pages (agents keep using their ward tokens)")
     serve.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
 
     token = sub.add_parser("token", help="manage ward tokens")
@@ -63,11 +77,39 @@ def build_parser() -> argparse.ArgumentParser:
                        help="inventory the ward must belong to")
     issue.add_argument("--out", type=Path, default=None,
                        help="write the token to this file (mode 600) instead of stdout")
+
+    provision = sub.add_parser(
+        "provision", help="issue a ward's token and write its ready-to-copy agent folder",
+        description="Issue WARD's token and write OUT/agent.yaml and OUT/token from the "
+                    "inventory, so the agent is installed without editing YAML by hand.")
+    provision.add_argument("ward", help="ward code, e.g. 26968")
+    provision.add_argument("--tokens", type=Path, required=True, help="tokens file to update")
+    provision.add_argument("--collector-url", required=True,
+                           help="URL the agent pushes to, e.g. https://collector.example:8443")
+    provision.add_argument("--out", type=Path, required=True, help="folder to write")
+    provision.add_argument("--ca-file", type=Path, default=None,
+                           help="CA that signed the collector's certificate, copied beside "
+                                "the config")
+    provision.add_argument("--inventory", type=Path, default=DEFAULT_INVENTORY,
+                           help="inventory the ward must belong to")
+
+    hash_password = sub.add_parser("hash-password",
+                                   help="print a bcrypt hash for --basic-auth-file",
+                                   description="Read a password from standard input and print "
+                                               "its bcrypt hash.")
+    hash_password.add_argument("--user", default="noc", help="user name to print beside it")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "hash-password":
+        password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            print("no password on standard input", file=sys.stderr)
+            return 2
+        print(f"users:\n  {args.user}: '{hash_password(password)}'")
+        return 0
     try:
         inventory = load_inventory(args.inventory)
     except ConfigError as exc:
@@ -76,6 +118,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {line}", file=sys.stderr)
         return 2
 
+    if args.command == "provision":
+        if args.ward not in inventory.wards:
+            print(f"ward {args.ward} is not in {args.inventory}", file=sys.stderr)
+            return 2
+        path = provision(inventory, args.ward, args.tokens, args.collector_url, args.out,
+                         args.ca_file)
+        print(f"agent for ward {args.ward} written to {path.parent}/ "
+              f"(copy it to the ward, then: python agent.py run --config agent.yaml)")
+        return 0
     if args.command == "token":
         if args.ward not in inventory.wards:
             print(f"ward {args.ward} is not in {args.inventory}", file=sys.stderr)
@@ -103,7 +154,16 @@ def main(argv: list[str] | None = None) -> int:
         report_interval_seconds=args.report_interval,
         max_body_bytes=args.max_body_bytes,
         speedtest_slots=args.speedtest_slots,
+        rate_per_second=args.rate,
+        rate_burst=args.rate_burst,
+        basic_auth_path=args.basic_auth_file,
     )
+    ssl_context = None
+    if args.tls_cert or args.tls_key:
+        if not (args.tls_cert and args.tls_key):
+            print("--tls-cert and --tls-key go together", file=sys.stderr)
+            return 2
+        ssl_context = server_tls_context(args.tls_cert, args.tls_key, args.tls_client_ca)
     try:
         app = create_app(settings)
     except ConfigError as exc:
@@ -111,8 +171,9 @@ def main(argv: list[str] | None = None) -> int:
             print(line, file=sys.stderr)
         return 2
     host, port = args.listen
-    web.run_app(app, host=host, port=port, print=lambda _m: print(
-        f"sansang collector on http://{host}:{port}/ (metrics at /metrics)", flush=True))
+    scheme = "https" if ssl_context else "http"
+    web.run_app(app, host=host, port=port, ssl_context=ssl_context, print=lambda _m: print(
+        f"sansang collector on {scheme}://{host}:{port}/ (metrics at /metrics)", flush=True))
     return 0
 
 

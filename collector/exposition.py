@@ -25,6 +25,8 @@ _FAMILIES = [
     Family("sansang_ward_info", "Ward identity (always 1): name, kind, former province, cluster."),
     Family("sansang_ward_ready", "1 when every readiness check of the ward passes."),
     Family("sansang_ward_check_ok", "1 when the readiness check passes, 0 when it fails."),
+    Family("sansang_ward_check_failing_since_timestamp_seconds",
+           "When the failing readiness check started failing, as a Unix timestamp."),
     Family("sansang_golive_timestamp_seconds", "Go-live date as a Unix timestamp."),
     Family("sansang_agent_last_report_timestamp_seconds",
            "Measurement time of the newest report from the ward's agent."),

@@ -2,7 +2,8 @@
 
 One function per probe kind; each returns ``Sample`` values without the ``ward``
 label (the state adds it). A value that was not measured yields no sample, so a
-failed lookup never shows as a zero-second lookup.
+failed lookup never shows as a zero-second lookup. The ward's inventory entry is
+at hand for what the result cannot know (a device's role, its uplink port).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from inventory.model import Ward
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +28,7 @@ def _add(out: list[Sample], name: str, labels: dict[str, str], value: Any) -> No
     out.append(Sample(name, tuple(labels.items()), float(value)))
 
 
-def icmp_series(target: str, result: Any) -> list[Sample]:
+def icmp_series(target: str, result: Any, ward: Ward) -> list[Sample]:
     out: list[Sample] = []
     labels = {"target": target}
     _add(out, "sansang_icmp_rtt_avg_seconds", labels, result.rtt_avg_seconds)
@@ -36,7 +39,7 @@ def icmp_series(target: str, result: Any) -> list[Sample]:
     return out
 
 
-def http_series(target: str, result: Any) -> list[Sample]:
+def http_series(target: str, result: Any, ward: Ward) -> list[Sample]:
     out: list[Sample] = []
     labels = {"platform": target}
     _add(out, "sansang_platform_up", labels, 1 if result.up else 0)
@@ -47,12 +50,79 @@ def http_series(target: str, result: Any) -> list[Sample]:
     return out
 
 
-SERIES_BY_KIND: dict[str, Callable[[str, Any], list[Sample]]] = {
+def dns_series(target: str, result: Any, ward: Ward) -> list[Sample]:
+    out: list[Sample] = []
+    labels = {"resolver": result.resolver or "system", "name": target}
+    _add(out, "sansang_dns_up", labels, 1 if result.up else 0)
+    _add(out, "sansang_dns_lookup_seconds", labels, result.lookup_seconds)
+    return out
+
+
+def bandwidth_series(target: str, result: Any, ward: Ward) -> list[Sample]:
+    out: list[Sample] = []
+    labels = {"link": target}
+    _add(out, "sansang_bandwidth_download_bytes_per_second", labels,
+         result.download_bytes_per_second)
+    _add(out, "sansang_bandwidth_upload_bytes_per_second", labels, result.upload_bytes_per_second)
+    return out
+
+
+def snmp_series(target: str, result: Any, ward: Ward) -> list[Sample]:
+    device = next((d for d in ward.devices if d.id == target), None)
+    role = device.role if device else (result.profile or "unknown")
+    out: list[Sample] = []
+    labels = {"device": target, "role": role}
+    _add(out, "sansang_device_up", labels, 1 if result.up else 0)
+    _add(out, "sansang_device_cpu_ratio", labels, result.cpu_ratio)
+    _add(out, "sansang_device_memory_used_ratio", labels, result.memory_used_ratio)
+    for interface in result.interfaces:
+        port = {"device": target, "interface": interface.name}
+        _add(out, "sansang_interface_oper_up", port, 1 if interface.oper_up else 0)
+        for direction, octets, errors in (
+            ("in", interface.in_bytes_total, interface.in_errors_total),
+            ("out", interface.out_bytes_total, interface.out_errors_total),
+        ):
+            _add(out, "sansang_interface_bytes_total", {**port, "direction": direction}, octets)
+            _add(out, "sansang_interface_errors_total", {**port, "direction": direction}, errors)
+    if device is not None and device.uplink_interface and result.up:
+        uplink = next((i for i in result.interfaces if i.name == device.uplink_interface), None)
+        _add(out, "sansang_device_uplink_up",
+             {"device": target, "interface": device.uplink_interface},
+             1 if uplink is not None and uplink.oper_up else 0)
+    if result.ups is not None:
+        ups = result.ups
+        device_only = {"device": target}
+        _add(out, "sansang_ups_on_battery", device_only,
+             None if ups.on_battery is None else int(ups.on_battery))
+        _add(out, "sansang_ups_battery_charge_ratio", device_only, ups.battery_charge_ratio)
+        _add(out, "sansang_ups_runtime_seconds", device_only, ups.runtime_seconds)
+    return out
+
+
+SERIES_BY_KIND: dict[str, Callable[[str, Any, Ward], list[Sample]]] = {
     "icmp": icmp_series,
     "http": http_series,
+    "dns": dns_series,
+    "bandwidth": bandwidth_series,
+    "snmp": snmp_series,
 }
 
 
-def series_for(kind: str, target: str, result: Any) -> list[Sample]:
+def series_for(kind: str, target: str, result: Any, ward: Ward) -> list[Sample]:
     make = SERIES_BY_KIND.get(kind)
-    return make(target, result) if make else []
+    return make(target, result, ward) if make else []
+
+
+def inventory_series(ward: Ward) -> list[Sample]:
+    """What the inventory alone says about a ward: its links' contracts and its devices."""
+    out: list[Sample] = []
+    for link in ward.links:
+        _add(out, "sansang_link_contract_download_bytes_per_second", {"link": link.id},
+             link.download_bytes_per_second)
+        _add(out, "sansang_link_contract_upload_bytes_per_second", {"link": link.id},
+             link.upload_bytes_per_second)
+    for device in ward.devices:
+        _add(out, "sansang_device_info",
+             {"device": device.id, "role": device.role,
+              "critical": "true" if device.critical else "false"}, 1)
+    return out

@@ -1,24 +1,35 @@
-"""The latest state of every ward, and its ready-rendered lines for ``/metrics``.
+"""The latest state of every ward, its verdict, and its ready-rendered lines for ``/metrics``.
 
 Only the newest measurement of each (ward, kind, target) counts: a replayed,
 older report is stored in history but never makes a ward look current. When a
-ward changes, its lines of every family are rendered again; a scrape joins
-those strings and does no per-series work.
+ward changes, its lines of every family are rendered again and its verdict is
+marked stale; verdicts are brought up to date (``refresh``) before anything
+reads them, so a burst of reports costs one evaluation per ward, not one per
+report. A scrape joins ready-made strings and does no per-series work.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from collector.exposition import FAMILIES, sample_line
-from collector.series import Sample, series_for
-from inventory.model import Inventory
+from collector.series import Sample, inventory_series, series_for
+from inventory import criteria
+from inventory.model import Inventory, Thresholds
 from probes import PROBES
 from probes.base import ProbeResult
+
+VERDICT_FAMILIES = (
+    "sansang_ward_ready", "sansang_ward_check_ok",
+    "sansang_ward_check_failing_since_timestamp_seconds",
+)
+STATIC_FAMILIES = ("sansang_ward_info", "sansang_golive_timestamp_seconds")
 
 
 @dataclass
@@ -31,58 +42,44 @@ class Measurement:
 @dataclass
 class WardState:
     code: str
+    thresholds: Thresholds
     simulated: bool = False
     last_report_at: float | None = None
     dropped_reports_total: int = 0
     measurements: dict[tuple[str, str], Measurement] = field(default_factory=dict)
+    static_samples: list[Sample] = field(default_factory=list)
+    outcomes: dict[str, criteria.CheckOutcome] = field(default_factory=dict)
+    # When each check entered its current state (pass or fail), for "failing since".
+    check_since: dict[str, float] = field(default_factory=dict)
+    ready: bool = False
+    ready_since: float | None = None
+    verdict_stale: bool = True
+    silent: bool | None = None
 
 
 class FleetState:
-    def __init__(self, inventory: Inventory, simulated_wards: Iterable[str] = ()):
+    def __init__(self, inventory: Inventory, simulated_wards: Iterable[str] = (),
+                 report_interval_seconds: float = criteria.DEFAULT_REPORT_INTERVAL_SECONDS):
         self.inventory = inventory
+        self.report_interval_seconds = report_interval_seconds
+        self.zone = zoneinfo.ZoneInfo(inventory.timezone)
         simulated = set(simulated_wards)
-        self.wards: dict[str, WardState] = {
-            code: WardState(code, simulated=code in simulated) for code in inventory.wards
-        }
+        self.wards: dict[str, WardState] = {}
+        for code, ward in inventory.wards.items():
+            self.wards[code] = WardState(
+                code, inventory.thresholds_for(code), simulated=code in simulated,
+                static_samples=inventory_series(ward),
+            )
+        # (day, ward) -> ready: verdicts not yet written to the readiness history.
+        self.pending_history: dict[tuple[str, str], bool] = {}
         # family name -> ward code -> that ward's rendered lines of the family
         self._chunks: dict[str, dict[str, str]] = {name: {} for name in FAMILIES}
         self._render_static()
         for code in self.wards:
             self._render_ward(code)
+        self.refresh()
 
-    def _ward_labels(self, code: str) -> dict[str, str]:
-        if self.wards[code].simulated:
-            return {"ward": code, "simulated": "true"}
-        return {"ward": code}
-
-    def _render_static(self) -> None:
-        golive = dt.datetime.combine(self.inventory.golive, dt.time(), tzinfo=dt.UTC).timestamp()
-        self._static = FAMILIES["sansang_golive_timestamp_seconds"].header + (
-            f"sansang_golive_timestamp_seconds {golive:.0f}\n"
-        )
-        info = self._chunks["sansang_ward_info"]
-        contract_down = self._chunks["sansang_link_contract_download_bytes_per_second"]
-        contract_up = self._chunks["sansang_link_contract_upload_bytes_per_second"]
-        for code, ward in self.inventory.wards.items():
-            labels = {
-                "ward": code, "name": ward.name, "kind": ward.kind,
-                "province": ward.province, "cluster": ward.cluster,
-            }
-            if self.wards[code].simulated:
-                labels["simulated"] = "true"
-            info[code] = sample_line("sansang_ward_info", labels, 1)
-            base = self._ward_labels(code)
-            if ward.links:
-                contract_down[code] = "".join(
-                    sample_line("sansang_link_contract_download_bytes_per_second",
-                                {**base, "link": link.id}, link.download_bytes_per_second)
-                    for link in ward.links
-                )
-                contract_up[code] = "".join(
-                    sample_line("sansang_link_contract_upload_bytes_per_second",
-                                {**base, "link": link.id}, link.upload_bytes_per_second)
-                    for link in ward.links
-                )
+    # --- taking reports in
 
     def apply(self, ward_code: str, kind: str, target: str, measured_at: float,
               result: ProbeResult) -> bool:
@@ -94,14 +91,14 @@ class FleetState:
         current = ward.measurements.get(key)
         changed = False
         if current is None or measured_at >= current.measured_at:
-            ward.measurements[key] = Measurement(
-                measured_at, result, series_for(kind, target, result)
-            )
+            samples = series_for(kind, target, result, self.inventory.wards[ward_code])
+            ward.measurements[key] = Measurement(measured_at, result, samples)
             changed = True
         if ward.last_report_at is None or measured_at > ward.last_report_at:
             ward.last_report_at = measured_at
             changed = True
         if changed:
+            ward.verdict_stale = True
             self._render_ward(ward_code)
         return changed
 
@@ -121,8 +118,55 @@ class FleetState:
             ward.dropped_reports_total = dropped_reports_total
             self._render_ward(ward_code)
 
+    # --- verdicts
+
+    def refresh(self, now: float | None = None) -> None:
+        """Bring every stale verdict up to date, and those whose agent just fell silent."""
+        now = time.time() if now is None else now
+        for code, ward in self.wards.items():
+            silent_after = criteria.agent_silent_after_seconds(ward.thresholds,
+                                                               self.report_interval_seconds)
+            silent = ward.last_report_at is None or now - ward.last_report_at > silent_after
+            if ward.verdict_stale or silent != ward.silent:
+                ward.silent = silent
+                self._evaluate(code, now, silent_after)
+
+    def _evaluate(self, code: str, now: float, silent_after: float) -> None:
+        ward = self.wards[code]
+        samples = [
+            criteria.Sample(s.name, {"ward": code, **dict(s.labels)}, s.value)
+            for s in (*ward.static_samples, *self.samples(code))
+        ]
+        outcomes = criteria.evaluate_ward(samples, ward.thresholds, now, silent_after)
+        for name, outcome in outcomes.items():
+            before = ward.outcomes.get(name)
+            if before is None or before.ok != outcome.ok:
+                ward.check_since[name] = now
+        ward.outcomes = outcomes
+        ready = criteria.ward_ready(outcomes)
+        if ready != ward.ready or ward.ready_since is None:
+            ward.ready_since = now
+        ward.ready = ready
+        ward.verdict_stale = False
+        if ward.last_report_at is not None:
+            day = dt.datetime.fromtimestamp(now, self.zone).date().isoformat()
+            self.pending_history[(day, code)] = ready
+        base = self._ward_labels(code)
+        self._chunks["sansang_ward_ready"][code] = sample_line(
+            "sansang_ward_ready", base, 1 if ready else 0)
+        judged = [(n, o) for n, o in outcomes.items() if o.ok is not None]
+        self._set_chunk("sansang_ward_check_ok", code, "".join(
+            sample_line("sansang_ward_check_ok", {**base, "check": n}, 1 if o.ok else 0)
+            for n, o in judged))
+        self._set_chunk("sansang_ward_check_failing_since_timestamp_seconds", code, "".join(
+            sample_line("sansang_ward_check_failing_since_timestamp_seconds",
+                        {**base, "check": n}, ward.check_since[n])
+            for n, o in judged if not o.ok))
+
+    # --- rendering
+
     def samples(self, ward_code: str) -> list[Sample]:
-        """Every current series of one ward (without the ward label)."""
+        """Every current measured series of one ward (without the ward label)."""
         ward = self.wards[ward_code]
         out: list[Sample] = []
         for measurement in ward.measurements.values():
@@ -134,21 +178,48 @@ class FleetState:
                               ward.dropped_reports_total))
         return out
 
+    def _ward_labels(self, code: str) -> dict[str, str]:
+        if self.wards[code].simulated:
+            return {"ward": code, "simulated": "true"}
+        return {"ward": code}
+
+    def _set_chunk(self, family: str, code: str, text: str) -> None:
+        if text:
+            self._chunks[family][code] = text
+        else:
+            self._chunks[family].pop(code, None)
+
+    def _render_static(self) -> None:
+        golive = dt.datetime.combine(self.inventory.golive, dt.time(), tzinfo=dt.UTC).timestamp()
+        self._static = FAMILIES["sansang_golive_timestamp_seconds"].header + (
+            f"sansang_golive_timestamp_seconds {golive:.0f}\n"
+        )
+        info = self._chunks["sansang_ward_info"]
+        for code, ward in self.inventory.wards.items():
+            labels = {
+                "ward": code, "name": ward.name, "kind": ward.kind,
+                "province": ward.province, "cluster": ward.cluster,
+            }
+            if self.wards[code].simulated:
+                labels["simulated"] = "true"
+            info[code] = sample_line("sansang_ward_info", labels, 1)
+
     def _render_ward(self, code: str) -> None:
         base = self._ward_labels(code)
         lines: dict[str, list[str]] = {}
-        for sample in self.samples(code):
+        for sample in (*self.wards[code].static_samples, *self.samples(code)):
             lines.setdefault(sample.name, []).append(
                 sample_line(sample.name, {**base, **dict(sample.labels)}, sample.value)
             )
-        for name in _DYNAMIC_FAMILIES:
-            text = "".join(lines.get(name, ()))
-            if text:
-                self._chunks[name][code] = text
-            else:
-                self._chunks[name].pop(code, None)
+        for name in _MEASURED_FAMILIES:
+            self._set_chunk(name, code, "".join(lines.get(name, ())))
+
+    def take_pending_history(self) -> dict[tuple[str, str], bool]:
+        pending, self.pending_history = self.pending_history, {}
+        return pending
 
     def render(self) -> str:
+        self.refresh()
         parts = [self._static]
         for name, family in FAMILIES.items():
             chunks = self._chunks[name]
@@ -158,16 +229,12 @@ class FleetState:
         return "".join(parts)
 
     def summary(self) -> dict[str, Any]:
+        self.refresh()
         reporting = sum(1 for w in self.wards.values() if w.last_report_at is not None)
-        return {"wards": len(self.wards), "wards_reporting": reporting}
+        ready = sum(1 for w in self.wards.values() if w.ready)
+        return {"wards": len(self.wards), "wards_reporting": reporting, "wards_ready": ready}
 
 
-# Families filled from reports; the rest are static (ward info, contracts, go-live).
-_DYNAMIC_FAMILIES = [
-    name for name in FAMILIES
-    if name not in (
-        "sansang_ward_info", "sansang_golive_timestamp_seconds",
-        "sansang_link_contract_download_bytes_per_second",
-        "sansang_link_contract_upload_bytes_per_second",
-    )
+_MEASURED_FAMILIES = [
+    name for name in FAMILIES if name not in VERDICT_FAMILIES and name not in STATIC_FAMILIES
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,12 @@ CREATE TABLE IF NOT EXISTS reports (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS reports_by_series ON reports (ward, kind, target, measured_at);
 CREATE INDEX IF NOT EXISTS reports_by_time ON reports (measured_at);
+CREATE TABLE IF NOT EXISTS readiness (
+    day TEXT NOT NULL,
+    ward TEXT NOT NULL,
+    ready INTEGER NOT NULL,
+    PRIMARY KEY (day, ward)
+) WITHOUT ROWID;
 """
 
 MAX_REPORTS_PER_COMMIT = 5000
@@ -59,6 +66,10 @@ class ReportStore:
         self._db.executescript(SCHEMA)
         # Reads go through their own connection so they never see a half-written batch.
         self._reader = sqlite3.connect(self.path, check_same_thread=False)
+        # Housekeeping (readiness history, retention) writes through a third one.
+        self._history = sqlite3.connect(self.path, check_same_thread=False,
+                                        isolation_level=None, timeout=30)
+        self._history_lock = threading.Lock()
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
 
@@ -73,6 +84,7 @@ class ReportStore:
             except asyncio.CancelledError:
                 pass
         self._reader.close()
+        self._history.close()
         self._db.close()
 
     async def add(self, reports: Sequence[StoredReport]) -> list[bool]:
@@ -130,6 +142,35 @@ class ReportStore:
         )
         for row in rows:
             yield StoredReport(*row)
+
+    def record_readiness(self, entries: dict[tuple[str, str], bool]) -> None:
+        """Each ward's verdict at the end of each day seen (the last one written wins)."""
+        if not entries:
+            return
+        with self._history_lock:
+            self._history.execute("BEGIN IMMEDIATE")
+            self._history.executemany(
+                "INSERT INTO readiness VALUES (?, ?, ?) "
+                "ON CONFLICT(day, ward) DO UPDATE SET ready = excluded.ready",
+                [(day, ward, int(ready)) for (day, ward), ready in entries.items()],
+            )
+            self._history.execute("COMMIT")
+
+    def readiness_history(self) -> list[tuple[str, str, bool]]:
+        """(day, ward, ready) rows, oldest day first."""
+        rows = self._reader.execute("SELECT day, ward, ready FROM readiness ORDER BY day")
+        return [(day, ward, bool(ready)) for day, ward, ready in rows]
+
+    def prune(self, older_than: float) -> int:
+        """Delete reports measured before ``older_than``; the newest of each series stays."""
+        with self._history_lock:
+            cursor = self._history.execute(
+                "DELETE FROM reports WHERE measured_at < ? AND id NOT IN ("
+                " SELECT id FROM (SELECT id, max(measured_at) FROM reports"
+                " GROUP BY ward, kind, target))",
+                (older_than,),
+            )
+            return cursor.rowcount
 
     def count(self, ward: str | None = None) -> int:
         if ward is None:

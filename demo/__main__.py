@@ -25,7 +25,9 @@ import yaml
 
 from collector.tokens import issue_token
 from demo.fleet import SimulatedWard, profile_for, run_fleet
+from demo.inventory import write_demo_inventory
 from demo.platforms import platform_urls, start_platforms
+from demo.resolver import start_resolver
 from inventory.load import DEFAULT_INVENTORY, load_inventory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,21 +82,29 @@ async def wait_healthy(url: str, within_seconds: float,
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    inventory = load_inventory(args.inventory)
+    shipped = load_inventory(args.inventory)
     state = args.state_dir
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
     tokens_path = state / "tokens.yaml"
 
+    platforms_runner, platforms_base = await start_platforms()
+    urls = platform_urls(platforms_base)
+    resolver, resolver_port = await start_resolver({"platforms.demo.lan"})
+    inventory_path = write_demo_inventory(state / "inventory.yaml", shipped, REAL_WARD, urls)
+    inventory = load_inventory(inventory_path)
+
     simulated = [code for code in inventory.wards if code != REAL_WARD]
     (state / "simulated-wards.txt").write_text("\n".join(simulated) + "\n")
-    fleet = [SimulatedWard(code, issue_token(tokens_path, code).reveal(), profile_for(code))
-             for code in simulated]
+    fleet = [
+        SimulatedWard(code, issue_token(tokens_path, code).reveal(), profile_for(code),
+                      inventory.wards[code].links[0].download_bytes_per_second)
+        for code in simulated
+    ]
     real_token = issue_token(tokens_path, REAL_WARD)
     (state / "agent.token").write_text(real_token.reveal() + "\n")
     (state / "agent.token").chmod(0o600)
 
-    platforms_runner, platforms_base = await start_platforms()
     port = free_port(args.port)
     collector_url = f"http://127.0.0.1:{port}"
     agent_config = {
@@ -102,7 +112,12 @@ async def main_async(args: argparse.Namespace) -> int:
         "collector_url": collector_url,
         "token_file": "agent.token",
         "icmp": {"targets": ["127.0.0.1"], "interval_seconds": args.interval, "count": 5},
-        "http": {"platforms": platform_urls(platforms_base), "interval_seconds": args.interval},
+        "http": {"platforms": urls, "interval_seconds": args.interval},
+        "dns": {"names": ["platforms.demo.lan"], "resolver": "127.0.0.1",
+                "port": resolver_port, "interval_seconds": args.interval},
+        # A short test on loopback every ten minutes: enough to show the contract check.
+        "bandwidth": {"link": "main", "interval_seconds": 600, "duration_seconds": 2,
+                      "warmup_seconds": 1, "streams": 2},
         "spool": {"path": "agent-spool.sqlite3"},
         "push": {"interval_seconds": 2},
         "jitter_seconds": 1,
@@ -114,7 +129,7 @@ async def main_async(args: argparse.Namespace) -> int:
     logs.mkdir()
     collector = _spawn(
         [python, "-m", "collector", "serve", "--listen", f"127.0.0.1:{port}",
-         "--inventory", str(args.inventory), "--tokens", str(tokens_path),
+         "--inventory", str(inventory_path), "--tokens", str(tokens_path),
          "--database", str(state / "collector.sqlite3"),
          "--simulated-wards", str(state / "simulated-wards.txt"),
          "--report-interval", str(args.interval)],
@@ -135,7 +150,9 @@ sansang demo — {inventory.city}, {len(inventory.wards)} wards
   metrics         {collector_url}/metrics
   health          {collector_url}/healthz
   real agent      ward {REAL_WARD} ({inventory.wards[REAL_WARD].name}), probing 127.0.0.1
-                  and loopback stand-ins for the four platforms at {platforms_base}/
+                  loopback stand-ins for the four platforms at {platforms_base}/,
+                  a loopback resolver on port {resolver_port}, and a bandwidth test
+                  against the collector every ten minutes
   simulated       {len(fleet)} wards, series labelled simulated="true" (not real measurements)
   logs and state  {state}/
 Press Ctrl-C to stop.""", flush=True)
@@ -158,6 +175,7 @@ Press Ctrl-C to stop.""", flush=True)
                 except subprocess.TimeoutExpired:
                     process.kill()
         await platforms_runner.cleanup()
+        resolver.close()
         print("demo stopped", flush=True)
     return 0
 

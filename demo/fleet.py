@@ -25,7 +25,10 @@ from inventory.model import PLATFORM_IDS
 
 log = logging.getLogger("sansang.demo.fleet")
 
-PROFILES = ("healthy",) * 14 + ("lossy", "slow", "jittery", "platform_down", "silent")
+PROFILES = ("healthy",) * 12 + (
+    "lossy", "slow", "jittery", "platform_down", "silent", "below_contract", "ups_on_battery",
+    "device_down", "dns_slow",
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class SimulatedWard:
     code: str
     token: str
     profile: str
+    # The link's contracted rate in bytes/s (both directions), when the ward has one.
+    contract_bytes_per_second: float | None = None
 
 
 def profile_for(code: str) -> str:
@@ -65,6 +70,43 @@ def simulated_reports(ward: SimulatedWard, now: float, rng: random.Random) -> li
             "error": "HTTP status 503" if down else None,
         }
         reports.append(_report(ward.code, now, "http", platform, http))
+    dns_seconds = rng.uniform(0.3, 0.6) if profile == "dns_slow" else rng.uniform(0.002, 0.03)
+    reports.append(_report(ward.code, now, "dns", "platforms.city", {
+        "up": True, "name": "platforms.city", "resolver": "10.77.0.53",
+        "lookup_seconds": dns_seconds, "addresses": ["10.77.0.10"], "rcode": "NOERROR",
+    }))
+    if ward.contract_bytes_per_second:
+        share = rng.uniform(0.4, 0.6) if profile == "below_contract" else rng.uniform(0.9, 0.98)
+        rate = ward.contract_bytes_per_second * share
+        reports.append(_report(ward.code, now, "bandwidth", "main", {
+            "up": True, "url": "http://collector.simulated/", "streams": 4,
+            "download_bytes_per_second": rate, "upload_bytes_per_second": rate * 0.97,
+            "rtt_seconds": base,
+        }))
+    router_up = profile != "device_down"
+    reports.append(_report(ward.code, now, "snmp", "core-router", {
+        "up": router_up, "target": "core-router", "version": "2c",
+        "error": None if router_up else "no SNMP answer within 2.0 s",
+        **({"profile": "router", "sys_name": f"router-{ward.code}",
+            "uptime_seconds": 86400.0 * 12, "cpu_ratio": rng.uniform(0.05, 0.3),
+            "memory_used_ratio": rng.uniform(0.3, 0.6),
+            "interfaces": [
+                {"index": 1, "name": "wan0", "oper_up": True,
+                 "in_bytes_total": int(now * 1000), "out_bytes_total": int(now * 400),
+                 "in_errors_total": 0, "out_errors_total": 0},
+                {"index": 2, "name": "lan0", "oper_up": True,
+                 "in_bytes_total": int(now * 300), "out_bytes_total": int(now * 900),
+                 "in_errors_total": 0, "out_errors_total": 0},
+            ]} if router_up else {}),
+    }))
+    on_battery = profile == "ups_on_battery"
+    reports.append(_report(ward.code, now, "snmp", "ups-1", {
+        "up": True, "target": "ups-1", "version": "2c", "profile": "ups",
+        "sys_name": f"ups-{ward.code}",
+        "ups": {"on_battery": on_battery, "battery_charge_ratio": 0.42 if on_battery else 1.0,
+                "runtime_seconds": 600.0 if on_battery else 3600.0,
+                "input_voltage": 0.0 if on_battery else 228.0, "output_voltage": 230.0},
+    }))
     return reports
 
 

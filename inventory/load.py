@@ -92,6 +92,8 @@ def load_inventory(path: Path | str) -> Inventory:
     return Inventory(
         city=document.city,
         golive=document.golive,
+        timezone=document.timezone,
+        core_hosts=document.core_hosts,
         platforms=document.platforms,
         thresholds=document.thresholds,
         credentials=document.credentials,

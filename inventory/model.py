@@ -8,9 +8,10 @@ set whose secret parts come from files or environment variables.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 WardKind = Literal["phường", "xã", "đặc khu"]
 PlatformId = Literal["video", "documents", "feedback1022", "procedures"]
@@ -97,6 +98,8 @@ class Ward(Strict):
     cluster: str = Field(min_length=1, max_length=200, description="technician team area")
     address: str | None = None
     contact: Contact | None = None
+    # The resolver the ward's machines use; None: whatever the agent's host uses.
+    resolver: str | None = None
     links: tuple[Link, ...] = ()
     devices: tuple[Device, ...] = ()
     thresholds: ThresholdOverrides = ThresholdOverrides()
@@ -111,6 +114,7 @@ class WardDetails(Strict):
     cluster: str | None = None
     address: str | None = None
     contact: Contact | None = None
+    resolver: str | None = None
     links: tuple[Link, ...] = ()
     devices: tuple[Device, ...] = ()
     thresholds: ThresholdOverrides = ThresholdOverrides()
@@ -159,9 +163,22 @@ class SnmpCredentials(Strict):
 class InventoryFile(Strict):
     """The YAML document as written by people."""
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"a time zone name like Asia/Ho_Chi_Minh, got {value!r}") from None
+        return value
+
     city: str = Field(min_length=1)
     golive: dt.date = dt.date(2025, 7, 1)
+    # Days of the readiness history and the go-live countdown are the city's own days.
+    timezone: str = "Asia/Ho_Chi_Minh"
     wards_csv: str | None = Field(default=None, description="path relative to this file")
+    # Hosts in the city core every agent pings for latency, jitter and loss.
+    core_hosts: tuple[str, ...] = ()
     platforms: dict[PlatformId, Platform]
     thresholds: Thresholds = Thresholds()
     credentials: dict[str, SnmpCredentials] = {}
@@ -173,6 +190,8 @@ class Inventory(Strict):
 
     city: str
     golive: dt.date
+    timezone: str
+    core_hosts: tuple[str, ...]
     platforms: dict[PlatformId, Platform]
     thresholds: Thresholds
     credentials: dict[str, SnmpCredentials]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
-from inventory.model import IDENTIFIER, SnmpCredentials, SnmpProfile
+from inventory.model import IDENTIFIER, Device, Link, SnmpCredentials, SnmpProfile, Thresholds
 from inventory.yamlfile import ConfigError, read_yaml, validation_problems
 from probes.secret import Secret
 
@@ -71,6 +71,15 @@ class SnmpJob(Strict):
     retries: int = Field(default=1, ge=0, le=5)
 
 
+class ReadinessProfile(Strict):
+    """What the one-shot check needs to judge like the collector: the ward's thresholds,
+    its links' contracts and its devices. Written by provisioning from the inventory."""
+
+    thresholds: Thresholds = Thresholds()
+    links: tuple[Link, ...] = ()
+    devices: tuple[Device, ...] = ()
+
+
 class SpoolSettings(Strict):
     path: str = "spool.sqlite3"
     max_bytes: int = Field(default=64 << 20, ge=1 << 16)
@@ -82,6 +91,8 @@ class PushSettings(Strict):
     batch_size: int = Field(default=200, ge=1, le=1000)
     timeout_seconds: float = Field(default=10, gt=0)
     max_backoff_seconds: float = Field(default=300, gt=0)
+    # How fast a backlog drains after an outage (batches per second).
+    max_batches_per_second: float = Field(default=2.0, gt=0, le=100)
 
 
 class AgentConfig(Strict):
@@ -96,6 +107,7 @@ class AgentConfig(Strict):
     snmp: SnmpJob | None = None
     spool: SpoolSettings = SpoolSettings()
     push: PushSettings = PushSettings()
+    readiness: ReadinessProfile = ReadinessProfile()
     jitter_seconds: float = Field(default=2.0, ge=0)
 
     def token(self) -> Secret:

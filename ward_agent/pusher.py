@@ -31,13 +31,17 @@ class PushOutcome:
 class Pusher:
     def __init__(self, spool: Spool, collector_url: str, token: Secret, *,
                  batch_size: int = 200, timeout_seconds: float = 10,
-                 max_backoff_seconds: float = 300, ca_file: str | None = None):
+                 max_backoff_seconds: float = 300, ca_file: str | None = None,
+                 max_batches_per_second: float = 2.0):
         self.spool = spool
         self.url = collector_url.rstrip("/") + "/api/v1/reports"
         self.token = token
         self.batch_size = batch_size
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self.max_backoff_seconds = max_backoff_seconds
+        # After an outage the backlog drains at this pace, so many agents coming back
+        # at once do not flatten the collector.
+        self.min_seconds_between_batches = 1.0 / max_batches_per_second
         self.ssl: ssl.SSLContext | bool = True
         if ca_file:
             self.ssl = ssl.create_default_context(cafile=ca_file)
@@ -54,8 +58,13 @@ class Pusher:
             return PushOutcome()
         headers = {"Authorization": f"Bearer {self.token.reveal()}"}
         try:
-            async with session.post(self.url, json={"reports": [r.body for r in batch]},
-                                    headers=headers, ssl=self.ssl) as response:
+            payload = {
+                "reports": [r.body for r in batch],
+                "agent": {"dropped_reports_total": self.spool.dropped,
+                          "spooled_reports": len(self.spool)},
+            }
+            async with session.post(self.url, json=payload, headers=headers,
+                                    ssl=self.ssl) as response:
                 body = await response.json(content_type=None)
                 status = response.status
                 retry_after = _retry_after(response.headers.get("Retry-After"))
@@ -86,7 +95,9 @@ class Pusher:
                     continue
                 self._failures = 0
                 if outcome.acknowledged and len(self.spool) > 0:
-                    continue  # more backlog: keep draining, one batch per round trip
+                    # More backlog: keep draining, at a bounded pace.
+                    await asyncio.sleep(self.min_seconds_between_batches)
+                    continue
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), interval_seconds)

@@ -80,6 +80,7 @@ class AgentRunner:
             self.spool, str(config.collector_url), config.token(),
             batch_size=config.push.batch_size, timeout_seconds=config.push.timeout_seconds,
             max_backoff_seconds=config.push.max_backoff_seconds, ca_file=config.ca_file,
+            max_batches_per_second=config.push.max_batches_per_second,
         )
 
     async def round(self, job: Job) -> None:

@@ -1,0 +1,254 @@
+"""The people's pages: the NOC board, a ward's checklist, the dispatch list, and the JSON API.
+
+Server-rendered with Jinja2, Vietnamese unless ``?lang=en`` (remembered in a
+cookie). A ward's shareable link carries a signature over its code, so it opens
+that ward's page and nothing else, even when the NOC login is required.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import hmac
+import io
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from collector.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language, translate
+from collector.state import FleetState
+from collector.views import (
+    counts,
+    dispatch_rows,
+    golive_line,
+    human_duration,
+    readiness_history,
+    ward_list,
+    ward_summary,
+)
+from inventory import criteria
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+LANGUAGE_COOKIE = "sansang_lang"
+
+_environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=jinja2.select_autoescape(["html"]),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+class ShareLinks:
+    """Signed per-ward links: HMAC-SHA256 of the ward code under the collector's page secret."""
+
+    def __init__(self, secret: bytes):
+        self._secret = secret
+
+    @classmethod
+    def beside(cls, database_path: Path) -> ShareLinks:
+        """Keep the secret next to the database, so links survive a restart."""
+        path = database_path.with_name(database_path.name + ".page-secret")
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_bytes(secrets.token_bytes(32))
+        return cls(path.read_bytes())
+
+    def key(self, ward: str) -> str:
+        digest = hmac.new(self._secret, f"ward:{ward}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:18]).decode()
+
+    def valid(self, ward: str, key: str | None) -> bool:
+        return bool(key) and hmac.compare_digest(self.key(ward), key or "")
+
+
+STATE_KEY = web.AppKey("pages_state", FleetState)
+SHARE_KEY = web.AppKey("share_links", ShareLinks)
+HistoryReader = Callable[[], list[tuple[str, str, bool]]]
+HISTORY_KEY: web.AppKey[HistoryReader] = web.AppKey("history_reader")
+
+
+def language_of(request: web.Request) -> Language:
+    asked = request.query.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+    if asked == "en":
+        return "en"
+    if asked == "vi":
+        return "vi"
+    return DEFAULT_LANGUAGE
+
+
+def render(request: web.Request, template: str, **context: Any) -> web.Response:
+    language = language_of(request)
+
+    def t(key: str, **values: object) -> str:
+        return translate(key, language, **values)
+
+    def url(path: str, **params: str) -> str:
+        query = {"lang": language, **params}
+        return path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+
+    other = "en" if language == "vi" else "vi"
+    toggle = request.rel_url.update_query(lang=other)
+    html = _environment.get_template(template).render(
+        t=t, url=url, lang=language, toggle_url=str(toggle), **context)
+    response = web.Response(text=html, content_type="text/html")
+    if request.query.get("lang") in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="Lax")
+    return response
+
+
+async def board(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    language = language_of(request)
+    wards = ward_list(state, language)
+    now = time.time()
+    history = readiness_history(request.app[HISTORY_KEY](), set(state.wards))
+    return render(
+        request, "board.html",
+        wards=wards, counts=counts(wards), golive=golive_line(state, language, now),
+        provinces=sorted({w["province"] for w in wards}),
+        clusters=sorted({w["cluster"] for w in wards}),
+        history=history_chart(history, len(wards)),
+        updated=time.strftime("%H:%M:%S", time.localtime(now)),
+        city=state.inventory.city,
+    )
+
+
+async def ward_page(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    code = request.match_info["code"]
+    if code not in state.wards:
+        raise web.HTTPNotFound(text=f"ward {code} is not in the inventory")
+    language = language_of(request)
+    state.refresh()
+    summary = ward_summary(state, code, language)
+    shared = request.app[SHARE_KEY].valid(code, request.query.get("key"))
+    now = time.time()
+    ward = state.wards[code]
+    checks = []
+    for check in criteria.CHECKS:
+        outcome = ward.outcomes.get(check.name)
+        ok = None if outcome is None else outcome.ok
+        since = ward.check_since.get(check.name)
+        checks.append({
+            "name": check.name,
+            "title": check.title_vi if language == "vi" else check.title_en,
+            "ok": ok,
+            "problems": [i.describe(language) for i in outcome.failing] if outcome else [],
+            "since": (translate("duration.ago", language, d=human_duration(now - since, language))
+                      if since and ok is False else None),
+            "hint": translate(f"hint.{check.name}", language),
+        })
+    last = (translate("duration.ago", language,
+                      d=human_duration(now - ward.last_report_at, language))
+            if ward.last_report_at else translate("ward.never", language))
+    share_url = None
+    if not shared:
+        share_url = str(request.url.with_query({"key": request.app[SHARE_KEY].key(code),
+                                                "lang": language}))
+    return render(request, "ward.html", ward=summary, checks=checks, last_report=last,
+                  shared=shared, share_url=share_url, key=request.query.get("key", ""))
+
+
+async def dispatch(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    language = language_of(request)
+    rows = dispatch_rows(ward_list(state, language))
+    now = time.time()
+    for row in rows:
+        since = min(f["since"] for f in row["failing"])
+        row["since_text"] = translate("duration.ago", language,
+                                      d=human_duration(now - since, language))
+        row["worst"] = min((f["severity"] for f in row["failing"]),
+                           key=lambda s: {"critical": 0, "warning": 1}.get(s, 2))
+    return render(request, "dispatch.html", rows=rows)
+
+
+DISPATCH_COLUMNS = ("ward", "name", "cluster", "severity", "failing_checks", "problems",
+                    "failing_since_utc", "address", "contact")
+
+
+def dispatch_csv_text(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(DISPATCH_COLUMNS)
+    for row in rows:
+        since = min(f["since"] for f in row["failing"])
+        contact = row["contact"] or {}
+        writer.writerow([
+            row["code"], row["name"], row["cluster"],
+            min((f["severity"] for f in row["failing"]),
+                key=lambda s: {"critical": 0, "warning": 1}.get(s, 2)),
+            " ".join(f["check"] for f in row["failing"]),
+            "; ".join(p for f in row["failing"] for p in f["problems"]),
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since)),
+            row["address"] or "",
+            " ".join(v for v in (contact.get("name"), contact.get("phone")) if v),
+        ])
+    return out.getvalue()
+
+
+async def dispatch_csv(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    rows = dispatch_rows(ward_list(state, language_of(request)))
+    return web.Response(
+        body=("\ufeff" + dispatch_csv_text(rows)).encode("utf-8"),  # BOM: Excel reads UTF-8
+        headers={"Content-Type": "text/csv; charset=utf-8",
+                 "Content-Disposition": 'attachment; filename="sansang-dispatch.csv"'},
+    )
+
+
+async def wards_api(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    wards = ward_list(state, language_of(request))
+    return web.json_response({"wards": wards, "counts": counts(wards)},
+                             dumps=_json_dumps)
+
+
+def _json_dumps(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+def history_chart(history: list[tuple[str, int]], total: int) -> dict[str, Any] | None:
+    """An SVG polyline of ready wards per day, scaled to a 600×160 box."""
+    if not history:
+        return None
+    width, height, pad = 600, 160, 24
+    n = len(history)
+    points = []
+    for index, (_, ready) in enumerate(history):
+        x = pad + (width - 2 * pad) * (index / max(1, n - 1))
+        y = height - pad - (height - 2 * pad) * (ready / max(1, total))
+        points.append(f"{x:.1f},{y:.1f}")
+    return {"points": " ".join(points), "width": width, "height": height, "pad": pad,
+            "first": history[0][0], "last": history[-1][0], "latest": history[-1][1],
+            "total": total, "total_y": pad}
+
+
+def is_shared_ward_request(request: web.Request, share: ShareLinks) -> bool:
+    parts = request.path.strip("/").split("/")
+    return (len(parts) == 2 and parts[0] == "ward"
+            and share.valid(parts[1], request.query.get("key")))
+
+
+def add_pages(app: web.Application, state: FleetState, share: ShareLinks,
+              history: HistoryReader) -> None:
+    app[STATE_KEY] = state
+    app[SHARE_KEY] = share
+    app[HISTORY_KEY] = history
+    app.router.add_get("/", board)
+    app.router.add_get("/ward/{code}", ward_page)
+    app.router.add_get("/dispatch", dispatch)
+    app.router.add_get("/dispatch.csv", dispatch_csv)
+    app.router.add_get("/api/v1/wards", wards_api)
+    app.router.add_static("/static/", STATIC)

@@ -1,0 +1,139 @@
+"""What the pages and the JSON API show, computed from the fleet state.
+
+One function per view; each returns plain data (dicts and lists), so the HTML
+pages, the CSV download, the JSON API and the report export all say the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from collector.i18n import Language, translate
+from collector.state import FleetState, WardState
+from inventory import criteria
+
+Status = Literal["ready", "not_ready", "silent"]
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class FailingCheck:
+    check: str
+    title: str
+    severity: str
+    since: float
+    problems: list[str]
+
+
+def status_of(ward: WardState) -> Status:
+    agent = ward.outcomes.get("agent")
+    if agent is not None and agent.ok is False:
+        return "silent"
+    return "ready" if ward.ready else "not_ready"
+
+
+def failing_checks(ward: WardState, language: Language) -> list[FailingCheck]:
+    out = []
+    for name, outcome in ward.outcomes.items():
+        if outcome.ok is not False:
+            continue
+        check = criteria.CHECKS_BY_NAME[name]
+        out.append(FailingCheck(
+            check=name,
+            title=check.title_vi if language == "vi" else check.title_en,
+            severity=check.severity,
+            since=ward.check_since.get(name, 0.0),
+            problems=[item.describe(language) for item in outcome.failing],
+        ))
+    return sorted(out, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.since))
+
+
+def ward_summary(state: FleetState, code: str, language: Language) -> dict[str, Any]:
+    """One ward as the API, the board and the export show it."""
+    ward = state.wards[code]
+    info = state.inventory.wards[code]
+    failing = failing_checks(ward, language)
+    return {
+        "code": code,
+        "name": info.name,
+        "kind": info.kind,
+        "province": info.province,
+        "cluster": info.cluster,
+        "simulated": ward.simulated,
+        "status": status_of(ward),
+        "ready": ward.ready,
+        "last_report_at": ward.last_report_at,
+        "checks": {name: outcome.ok for name, outcome in ward.outcomes.items()},
+        "failing": [
+            {"check": f.check, "title": f.title, "severity": f.severity, "since": f.since,
+             "problems": f.problems}
+            for f in failing
+        ],
+        "address": info.address,
+        "contact": info.contact.model_dump() if info.contact else None,
+    }
+
+
+def ward_list(state: FleetState, language: Language) -> list[dict[str, Any]]:
+    state.refresh()
+    return [ward_summary(state, code, language) for code in state.wards]
+
+
+def counts(wards: list[dict[str, Any]]) -> dict[str, int]:
+    return {
+        "total": len(wards),
+        "ready": sum(1 for w in wards if w["status"] == "ready"),
+        "not_ready": sum(1 for w in wards if w["status"] == "not_ready"),
+        "silent": sum(1 for w in wards if w["status"] == "silent"),
+        "simulated": sum(1 for w in wards if w["simulated"]),
+    }
+
+
+def dispatch_rows(wards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Failing wards, most severe first, then the longest failing first."""
+    rows = [w for w in wards if w["failing"]]
+
+    def key(w: dict[str, Any]) -> tuple[int, float]:
+        worst = min(SEVERITY_ORDER.get(f["severity"], 9) for f in w["failing"])
+        since = min(f["since"] for f in w["failing"])
+        return worst, since
+
+    return sorted(rows, key=key)
+
+
+def golive_line(state: FleetState, language: Language, now: float) -> str:
+    today = dt.datetime.fromtimestamp(now, state.zone).date()
+    golive = state.inventory.golive
+    days = (golive - today).days
+    date_text = golive.strftime("%d/%m/%Y")
+    if days > 0:
+        return translate("board.countdown", language, days=days, date=date_text)
+    if days == 0:
+        return translate("board.golive_today", language)
+    return translate("board.since_golive", language, days=-days, date=date_text)
+
+
+def readiness_history(rows: list[tuple[str, str, bool]],
+                      wards: set[str]) -> list[tuple[str, int]]:
+    """Ready-ward count per day: each ward keeps its last verdict until it changes."""
+    current: dict[str, bool] = {}
+    out: list[tuple[str, int]] = []
+    day_rows: dict[str, list[tuple[str, bool]]] = {}
+    for day, ward, ready in rows:
+        if ward in wards:
+            day_rows.setdefault(day, []).append((ward, ready))
+    for day in sorted(day_rows):
+        for ward, ready in day_rows[day]:
+            current[ward] = ready
+        out.append((day, sum(current.values())))
+    return out
+
+
+def human_duration(seconds: float, language: Language) -> str:
+    if seconds < 3600:
+        return translate("duration.minutes", language, n=max(1, int(seconds // 60)))
+    if seconds < 2 * 86400:
+        return translate("duration.hours", language, n=int(seconds // 3600))
+    return translate("duration.days", language, n=int(seconds // 86400))

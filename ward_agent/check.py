@@ -1,0 +1,145 @@
+"""The technician's one-shot readiness check: every probe of the ward once, then the checklist.
+
+The verdict comes from the same criteria table and the same series mapping as
+the collector's, so "ready" on the laptop means "ready" on the NOC board.
+``--push`` sends the results to the collector at once (or, if it cannot be
+reached, leaves them in the agent's spool, so nothing is lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import sys
+import time
+from typing import Any, TextIO
+
+import aiohttp
+
+from collector.series import Sample, inventory_series, series_for
+from inventory import criteria
+from inventory.model import Ward
+from probes import PROBES
+from ward_agent.config import AgentConfig
+from ward_agent.display import GREEN, RED, RESET, use_colour
+from ward_agent.jobs import jobs_for
+from ward_agent.runner import run_job_once
+from ward_agent.spool import Spool
+
+Language = str
+
+
+def ward_of(config: AgentConfig) -> Ward:
+    profile = config.readiness
+    return Ward(code=config.ward, name=config.ward, kind="phường", province="-",
+                cluster="-", links=profile.links, devices=profile.devices)
+
+
+async def run_all(config: AgentConfig, progress: TextIO | None) -> list[dict[str, Any]]:
+    jobs = jobs_for(config)
+    reports: list[dict[str, Any]] = []
+    for index, job in enumerate(jobs, start=1):
+        started = time.monotonic()
+        if progress:
+            print(f"[{index}/{len(jobs)}] {job.kind}: {len(job.targets)} target(s)…",
+                  end="", file=progress, flush=True)
+        done = await run_job_once(job, config.ward)
+        reports.extend(done)
+        if progress:
+            failed = sum(1 for r in done if not r["result"]["up"])
+            status = "ok" if not failed else f"{failed} failed"
+            print(f" {status} ({time.monotonic() - started:.1f} s)", file=progress, flush=True)
+    return reports
+
+
+def verdict(config: AgentConfig, reports: list[dict[str, Any]],
+            now: float) -> dict[str, criteria.CheckOutcome]:
+    ward = ward_of(config)
+    samples: list[Sample] = list(inventory_series(ward))
+    for report in reports:
+        result = PROBES[report["kind"]].result_type.model_validate(report["result"])
+        samples.extend(series_for(report["kind"], report["target"], result, ward))
+    samples.append(Sample("sansang_agent_last_report_timestamp_seconds", (), now))
+    converted = [criteria.Sample(s.name, {"ward": config.ward, **dict(s.labels)}, s.value)
+                 for s in samples]
+    return criteria.evaluate_ward(converted, config.readiness.thresholds, now, math.inf)
+
+
+def print_checklist(outcomes: dict[str, criteria.CheckOutcome], language: Language,
+                    stream: TextIO) -> None:
+    colour = use_colour(stream)
+    words = {"vi": ("ĐẠT", "CHƯA ĐẠT", "CHƯA CÓ SỐ LIỆU"), "en": ("PASS", "FAIL", "NO DATA")}
+    passed, failed, unknown = words["vi" if language == "vi" else "en"]
+    for check in criteria.CHECKS:
+        outcome = outcomes[check.name]
+        title = check.title_vi if language == "vi" else check.title_en
+        if outcome.ok is True:
+            mark, tint = passed, GREEN
+        elif outcome.ok is False:
+            mark, tint = failed, RED
+        else:
+            mark, tint = unknown, ""
+        text = f"{mark:<16} {title}"
+        print(f"{tint}{text}{RESET}" if colour and tint else text, file=stream)
+        for item in outcome.failing:
+            print(f"{'':17}- {item.describe('vi' if language == 'vi' else 'en')}", file=stream)
+
+
+async def push_now(config: AgentConfig, reports: list[dict[str, Any]]) -> str:
+    """Send ``reports`` to the collector; on failure keep them in the spool for the agent."""
+    url = str(config.collector_url).rstrip("/") + "/api/v1/reports"
+    headers = {"Authorization": f"Bearer {config.token().reveal()}"}
+    import ssl
+
+    context: ssl.SSLContext | bool = (ssl.create_default_context(cafile=config.ca_file)
+                                      if config.ca_file else True)
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
+            async with session.post(url, json={"reports": reports}, headers=headers,
+                                    ssl=context) as response:
+                body = await response.json(content_type=None)
+                if response.status == 200:
+                    return f"pushed {len(body.get('acknowledged', []))} report(s) to {url}"
+                error = f"collector said {response.status}: {body.get('error')}"
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        error = f"cannot reach the collector: {exc}"
+    spool = Spool(config.spool.path, config.spool.max_bytes, config.spool.max_age_seconds)
+    try:
+        for report in reports:
+            spool.put(report)
+    finally:
+        spool.close()
+    return f"{error}; kept {len(reports)} report(s) in the agent's spool for later"
+
+
+async def run_check(config: AgentConfig, *, as_json: bool, push: bool,
+                    language: Language) -> int:
+    reports = await run_all(config, None if as_json else sys.stderr)
+    now = time.time()
+    outcomes = verdict(config, reports, now)
+    ready = criteria.ward_ready(outcomes)
+    pushed = await push_now(config, reports) if push else None
+    if as_json:
+        print(json.dumps({
+            "ward": config.ward, "ready": ready,
+            "checks": {
+                name: {"ok": o.ok, "problems": [i.describe("vi" if language == "vi" else "en")
+                                                for i in o.failing]}
+                for name, o in outcomes.items()
+            },
+            "reports": reports, "push": pushed,
+        }, ensure_ascii=False))
+    else:
+        print(file=sys.stdout)
+        print_checklist(outcomes, language, sys.stdout)
+        ready_text = {"vi": ("SẴN SÀNG", "CHƯA SẴN SÀNG"), "en": ("READY", "NOT READY")}
+        yes, no = ready_text["vi" if language == "vi" else "en"]
+        print(f"\n{config.ward}: {yes if ready else no}")
+        if pushed:
+            print(pushed)
+    return 0 if ready else 1
+
+
+def check(config: AgentConfig, *, as_json: bool, push: bool, language: Language) -> int:
+    return asyncio.run(run_check(config, as_json=as_json, push=push, language=language))
