@@ -1,0 +1,203 @@
+"""One ward in detail, for the NOC and the technician on the way there: verdict and checks,
+the link (RTT band, jitter, loss, bandwidth against the contract, DNS), the four platforms,
+the devices and their interfaces, the UPS, and the ward's alerts.
+
+Threshold lines are the city's limits from the criteria table; a ward with its own
+override in the inventory is judged on that, which its checks panel shows.
+"""
+
+from __future__ import annotations
+
+from grafanalib.core import Dashboard
+
+from dashboards.common import (
+    BLUE,
+    CHECK_OK,
+    GREEN,
+    RED,
+    UP,
+    VERDICT,
+    Layout,
+    Query,
+    Settings,
+    coloured_cells,
+    dashboard,
+    override,
+    stat,
+    table,
+    timeseries,
+    value_mapping,
+    variable,
+)
+from inventory.criteria import DAY_SECONDS
+
+UID = "sansang-ward"
+
+CLUSTER_ANY = variable("cluster", "Cụm kỹ thuật / Cluster",
+                       "label_values(sansang_ward_info, cluster)")
+# Shown as "26968 · Phường Tân Sơn Nhất", valued as the code; the named groups do not
+# depend on the order in which Prometheus lists the labels.
+WARD = variable(
+    "ward", "Phường / Ward",
+    'query_result(label_join(sansang_ward_info{cluster=~"$cluster"}, "title", " · ", '
+    '"ward", "name"))',
+    multi=False, regex='/title="(?<text>(?<value>[^" ]+) · [^"]*)"/',
+)
+
+W = 'ward="$ward"'
+
+
+def _dashed(ref_id: str) -> dict[str, object]:
+    return {"matcher": {"id": "byFrameRefID", "options": ref_id}, "properties": [
+        {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
+    ]}
+
+
+def _bandwidth(direction: str, settings: Settings) -> list[Query]:
+    ratio = settings.limit("bandwidth", direction)
+    contract = f"sansang_link_contract_{direction}_bytes_per_second{{{W}}} * 8"
+    return [
+        Query(f"sansang_bandwidth_{direction}_bytes_per_second{{{W}}} * 8",
+              "{{link}} đo được / measured"),
+        Query(contract, "{{link}} hợp đồng / contract"),
+        Query(f"{contract} * {ratio:g}", f"{{{{link}}}} tối thiểu / minimum ({ratio:.0%})"),
+    ]
+
+
+def build(settings: Settings) -> Dashboard:
+    layout = Layout()
+    layout.row("Tổng quan / Overview")
+    layout.add(stat("Phường / Ward", [Query(f"sansang_ward_info{{{W}}}",
+                                            "{{name}} · {{cluster}} · {{province}}")],
+                    text_mode="name"), 8, 4)
+    layout.add(stat("Kết luận / Verdict", [Query(f"max(sansang_ward_ready{{{W}}})")],
+                    mappings=[VERDICT], color_mode="background"), 4, 4)
+    layout.add(stat(
+        "Báo cáo cuối / Last report",
+        [Query(f"time() - max(sansang_agent_last_report_timestamp_seconds{{{W}}})")],
+        unit="s", steps=settings.steps("agent", "silent"), color_mode="background",
+        description="Time since the agent's newest report; past the line the agent counts "
+                    "as silent."), 4, 4)
+    layout.add(stat("Tiêu chí / Checks",
+                    [Query(f"max by (check) (sansang_ward_check_ok{{{W}}})", "{{check}}")],
+                    mappings=[CHECK_OK], text_mode="value_and_name",
+                    color_mode="background",
+                    description="A check without data yet has no tile; the ward is not "
+                                "ready until it has one."), 8, 4)
+
+    layout.row("Đường truyền / Link")
+    layout.add(timeseries(
+        "Độ trễ / Round-trip time (min–avg–max)",
+        [Query(f"min(sansang_icmp_rtt_min_seconds{{{W}}})", "min"),
+         Query(f"max(sansang_icmp_rtt_max_seconds{{{W}}})", "max"),
+         Query(f"sansang_icmp_rtt_avg_seconds{{{W}}}", "avg {{target}}")],
+        unit="s", steps=settings.steps("latency", "rtt_avg"),
+        # Smokeping's band: the spread between the fastest and slowest echo of each run.
+        overrides=[override("max", custom__fillBelowTo="min", custom__fillOpacity=25,
+                            custom__lineWidth=0, color={"mode": "fixed", "fixedColor": BLUE}),
+                   override("min", custom__lineWidth=0,
+                            color={"mode": "fixed", "fixedColor": BLUE})],
+    ), 12, 8)
+    layout.add(timeseries("Độ dao động / Jitter",
+                          [Query(f"sansang_icmp_jitter_seconds{{{W}}}", "{{target}}")],
+                          unit="s", steps=settings.steps("jitter", "jitter")), 6, 8)
+    layout.add(timeseries("Mất gói / Packet loss",
+                          [Query(f"sansang_icmp_loss_ratio{{{W}}}", "{{target}}")],
+                          unit="percentunit", steps=settings.steps("loss", "loss"),
+                          minimum=0), 6, 8)
+    layout.add(timeseries("Tải xuống / Download", _bandwidth("download", settings), unit="bps",
+                          overrides=[_dashed("B"), _dashed("C")], minimum=0), 12, 8)
+    layout.add(timeseries("Tải lên / Upload", _bandwidth("upload", settings), unit="bps",
+                          overrides=[_dashed("B"), _dashed("C")], minimum=0), 12, 8)
+    layout.add(timeseries("DNS", [Query(f"sansang_dns_lookup_seconds{{{W}}}", "{{resolver}}")],
+                          unit="s", steps=settings.steps("dns", "slow")), 16, 6)
+    layout.add(stat("DNS trả lời / answers",
+                    [Query(f"max by (resolver) (sansang_dns_up{{{W}}})", "{{resolver}}")],
+                    mappings=[UP], color_mode="background"), 8, 6)
+
+    layout.row("Hệ thống dùng chung / Platforms")
+    layout.add(stat("Truy cập / Reachable",
+                    [Query(f"max by (platform) (sansang_platform_up{{{W}}})", "{{platform}}")],
+                    mappings=[UP], text_mode="value_and_name", color_mode="background"), 8, 8)
+    layout.add(timeseries("Thời gian phản hồi / Response time",
+                          [Query(f"sansang_platform_response_seconds{{{W}}}", "{{platform}}")],
+                          unit="s", steps=settings.steps("platforms", "slow")), 10, 8)
+    layout.add(stat(
+        "Chứng chỉ TLS còn / TLS days left",
+        [Query(f"(sansang_platform_tls_expiry_timestamp_seconds{{{W}}} - time()) / 86400",
+               "{{platform}}")],
+        unit="d", decimals=0, text_mode="value_and_name",
+        steps=settings.steps("platforms", "tls_expiry", unit=DAY_SECONDS)), 6, 8)
+
+    layout.row("Thiết bị / Devices")
+    up, cpu, memory = "Hoạt động / Up", "CPU", "Bộ nhớ / Memory"
+    gauge = {"type": "gauge", "mode": "basic"}
+    layout.add(table(
+        "Thiết bị / Devices",
+        [Query(f"max by (device, role) (sansang_device_up{{{W}}})"),
+         Query(f"max by (device, role) (sansang_device_cpu_ratio{{{W}}})"),
+         Query(f"max by (device, role) (sansang_device_memory_used_ratio{{{W}}})")],
+        rename={"device": "Thiết bị / Device", "role": "Vai trò / Role", "Value #A": up,
+                "Value #B": cpu, "Value #C": memory},
+        overrides=[override(up, **coloured_cells(UP)),
+                   override(cpu, unit="percentunit", min=0, max=1, custom__cellOptions=gauge),
+                   override(memory, unit="percentunit", min=0, max=1,
+                            custom__cellOptions=gauge)],
+    ), 12, 8)
+    oper, uplink = "Trạng thái / Oper", "Uplink"
+    layout.add(table(
+        "Cổng mạng / Interfaces",
+        [Query(f"max by (device, interface) (sansang_interface_oper_up{{{W}}})"),
+         Query(f"max by (device, interface) (sansang_device_uplink_up{{{W}}})")],
+        rename={"device": "Thiết bị / Device", "interface": "Cổng / Interface",
+                "Value #A": oper, "Value #B": uplink},
+        overrides=[override(oper, **coloured_cells(UP)),
+                   override(uplink, **coloured_cells(UP))],
+        description="Uplink is filled in for each device's declared uplink interface.",
+    ), 12, 8)
+    layout.add(timeseries(
+        "Lưu lượng / Interface traffic",
+        [Query(f"rate(sansang_interface_bytes_total{{{W}}}[$__rate_interval]) * 8",
+               "{{device}} {{interface}} {{direction}}")], unit="bps", minimum=0), 8, 8)
+    layout.add(timeseries(
+        "Lỗi cổng / Interface errors",
+        [Query(f"rate(sansang_interface_errors_total{{{W}}}[$__rate_interval])",
+               "{{device}} {{interface}} {{direction}}")], unit="cps", minimum=0), 8, 8)
+    layout.add(timeseries(
+        "CPU, bộ nhớ / CPU and memory",
+        [Query(f"sansang_device_cpu_ratio{{{W}}}", "{{device}} CPU"),
+         Query(f"sansang_device_memory_used_ratio{{{W}}}", "{{device}} RAM")],
+        unit="percentunit", minimum=0, maximum=1), 8, 8)
+
+    layout.row("Nguồn điện / Power (UPS)")
+    layout.add(stat("Nguồn / Power source",
+                    [Query(f"max by (device) (sansang_ups_on_battery{{{W}}})", "{{device}}")],
+                    mappings=[value_mapping({"0": ("Điện lưới / Mains", GREEN),
+                                             "1": ("Chạy pin / On battery", RED)})],
+                    text_mode="value_and_name", color_mode="background"), 8, 6)
+    layout.add(timeseries("Pin / Battery charge",
+                          [Query(f"sansang_ups_battery_charge_ratio{{{W}}}", "{{device}}")],
+                          unit="percentunit", steps=settings.steps("power", "charge"),
+                          minimum=0, maximum=1), 8, 6)
+    layout.add(timeseries("Thời gian lưu điện / Runtime on battery",
+                          [Query(f"sansang_ups_runtime_seconds{{{W}}}", "{{device}}")],
+                          unit="s", steps=settings.steps("power", "runtime"), minimum=0), 8, 6)
+
+    layout.row("Cảnh báo / Alerts")
+    layout.add(table(
+        "Cảnh báo của phường / The ward's alerts",
+        [Query(f"ALERTS{{{W}}}")],
+        rename={"alertname": "Cảnh báo / Alert", "alertstate": "Trạng thái / State",
+                "severity": "Mức độ / Severity", "check": "Tiêu chí / Check",
+                "condition": "Điều kiện / Condition", "target": "Đích / Target",
+                "link": "Đường truyền / Link", "platform": "Hệ thống / Platform",
+                "resolver": "DNS", "device": "Thiết bị / Device",
+                "interface": "Cổng / Interface"},
+        description="Pending and firing alerts (from the rules in alerts/rules/).",
+    ), 24, 6)
+
+    return dashboard(
+        UID, "sansang · Phường / Ward detail",
+        "One ward: its verdict and checks, link, platforms, devices and power.",
+        layout, [CLUSTER_ANY, WARD], time_from="now-6h",
+    )
