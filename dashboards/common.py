@@ -77,7 +77,10 @@ class Settings:
 
 
 def _condition(check: str, condition: str) -> Condition:
-    return next(c for c in CHECKS_BY_NAME[check].conditions if c.name == condition)
+    for candidate in CHECKS_BY_NAME[check].conditions:
+        if candidate.name == condition:
+            return candidate
+    raise KeyError(f"the criteria table has no condition {check}/{condition}")
 
 
 def step(color: str, value: float | None = None) -> dict[str, Any]:
