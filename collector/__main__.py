@@ -93,6 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
     provision.add_argument("--inventory", type=Path, default=DEFAULT_INVENTORY,
                            help="inventory the ward must belong to")
 
+    report = sub.add_parser(
+        "export", help="write the city readiness report as CSV and XLSX",
+        description="Read every ward's verdict from a running collector and write "
+                    "OUT/sansang-readiness-<time>.csv and .xlsx, one row per ward.")
+    report.add_argument("--collector-url", default="http://127.0.0.1:8080",
+                        help="collector to read (default http://127.0.0.1:8080)")
+    report.add_argument("--out", type=Path, default=Path("."),
+                        help="folder to write the files into (default: here)")
+    report.add_argument("--lang", choices=["vi", "en"], default="vi",
+                        help="language of the problem texts (default vi)")
+    report.add_argument("--user", default=None,
+                        help="NOC login user, when the collector requires one; the password "
+                             "is read from SANSANG_NOC_PASSWORD")
+
     hash_password = sub.add_parser("hash-password",
                                    help="print a bcrypt hash for --basic-auth-file",
                                    description="Read a password from standard input and print "
@@ -109,6 +123,13 @@ def main(argv: list[str] | None = None) -> int:
             print("no password on standard input", file=sys.stderr)
             return 2
         print(f"users:\n  {args.user}: '{hash_password(password)}'")
+        return 0
+    if args.command == "export":
+        from collector.export import export, password_from_env
+
+        csv_path, xlsx_path = export(args.collector_url, args.out, args.lang, args.user,
+                                     password_from_env())
+        print(f"wrote {csv_path} and {xlsx_path}")
         return 0
     try:
         inventory = load_inventory(args.inventory)

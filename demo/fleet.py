@@ -103,7 +103,7 @@ def simulated_reports(ward: SimulatedWard, now: float, rng: random.Random) -> li
     reports.append(_report(ward.code, now, "snmp", "ups-1", {
         "up": True, "target": "ups-1", "version": "2c", "profile": "ups",
         "sys_name": f"ups-{ward.code}",
-        "ups": {"on_battery": on_battery, "battery_charge_ratio": 0.42 if on_battery else 1.0,
+        "ups": {"mib": "ups-mib", "on_battery": on_battery, "battery_charge_ratio": 0.42 if on_battery else 1.0,
                 "runtime_seconds": 600.0 if on_battery else 3600.0,
                 "input_voltage": 0.0 if on_battery else 228.0, "output_voltage": 230.0},
     }))
@@ -135,7 +135,9 @@ async def run_fleet(collector_url: str, wards: list[SimulatedWard], interval_sec
                         url, json=body, headers={"Authorization": f"Bearer {ward.token}"}
                     ) as response:
                         if response.status != 200:
-                            log.warning("ward %s: collector said %s", ward.code, response.status)
+                            reason = (await response.text())[:300]
+                            log.warning("ward %s: collector said %s: %s", ward.code,
+                                        response.status, reason)
                 except aiohttp.ClientError as exc:
                     log.warning("ward %s: %s", ward.code, exc)
             done += 1
