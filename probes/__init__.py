@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from probes import dns, http, icmp, snmp
+from probes import bandwidth, dns, http, icmp, snmp
 from probes.base import ProbeConfig, ProbeResult
 
 
@@ -28,6 +28,8 @@ PROBES: dict[str, ProbeKind] = {
     "http": ProbeKind("http", http.HttpConfig, http.HttpResult, http.probe),
     "dns": ProbeKind("dns", dns.DnsConfig, dns.DnsResult, dns.probe),
     "snmp": ProbeKind("snmp", snmp.SnmpConfig, snmp.SnmpResult, snmp.probe),
+    "bandwidth": ProbeKind("bandwidth", bandwidth.BandwidthConfig, bandwidth.BandwidthResult,
+                           bandwidth.probe),
 }
 
 
