@@ -1,22 +1,28 @@
-"""The collector's aiohttp application: ingest, ``/metrics``, health.
+"""The collector's aiohttp application: ingest, ``/metrics``, health, the API description.
 
-A push is authenticated by the ward's bearer token, validated whole, committed
-durably, and only then applied to the ward's state and acknowledged. Any
-refusal (401, 403, 400, 413, 422, 503) changes no state.
+A push is authenticated by the ward's bearer token, rate-limited per ward,
+validated whole, committed durably, and only then applied to the ward's state
+and acknowledged. Any refusal (400, 401, 403, 413, 422, 429, 503) changes no state.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
+from collector.pages import ShareLinks, add_pages, is_shared_ward_request
 from collector.payload import PayloadError, parse_batch
-from collector.speedtest_hook import add_optional_speedtest
+from collector.security import BasicAuth, RateLimiter
+from collector.speedtest import add_speedtest_routes
 from collector.state import FleetState
 from collector.store import ReportStore, StoredReport, StoreUnavailable
 from collector.tokens import TokenBook
@@ -25,6 +31,10 @@ from inventory.model import Inventory
 log = logging.getLogger("sansang.collector")
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+OPENAPI_PATH = Path(__file__).with_name("openapi.json")
+# Paths anyone may reach: agents authenticate with their ward token, probes of
+# the collector's own health need nothing.
+OPEN_PREFIXES = ("/api/v1/reports", "/speedtest/", "/healthz", "/api/openapi.json", "/static/")
 
 
 @dataclass
@@ -36,20 +46,26 @@ class CollectorSettings:
     report_interval_seconds: float = 60.0
     max_body_bytes: int = 1 << 20
     speedtest_slots: int = 1
-    extra: dict[str, object] = field(default_factory=dict)
+    rate_per_second: float = 2.0
+    rate_burst: int = 20
+    basic_auth_path: Path | None = None
+    retention_days: float = 400.0
 
 
 STATE = web.AppKey("state", FleetState)
 STORE = web.AppKey("store", ReportStore)
 TOKENS = web.AppKey("tokens", TokenBook)
 SETTINGS = web.AppKey("settings", CollectorSettings)
+LIMITER = web.AppKey("limiter", RateLimiter)
+NOC_AUTH = web.AppKey("noc_auth", BasicAuth)
+SHARE = web.AppKey("share", ShareLinks)
 
 
 def problem(status: int, reason: str, details: list[str] | None = None,
             headers: dict[str, str] | None = None) -> web.Response:
-    body = {"error": reason}
+    body: dict[str, object] = {"error": reason}
     if details:
-        body["details"] = details  # type: ignore[assignment]
+        body["details"] = details
     return web.json_response(body, status=status, headers=headers)
 
 
@@ -61,6 +77,10 @@ async def ingest(request: web.Request) -> web.Response:
     ward = request.app[TOKENS].ward_for(token.strip())
     if ward is None:
         return problem(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
+    wait = request.app[LIMITER].check(ward)
+    if wait > 0:
+        return problem(429, f"too many pushes from ward {ward}; slow down",
+                       headers={"Retry-After": str(max(1, round(wait)))})
 
     try:
         data = await request.json(loads=json.loads)
@@ -94,6 +114,8 @@ async def ingest(request: web.Request) -> web.Response:
         if is_new:
             state.apply(report.ward, report.kind, report.target, report.measured_at,
                         report.result)
+    if batch.agent is not None:
+        state.agent_status(ward, batch.agent.dropped_reports_total)
     return web.json_response({
         "acknowledged": [r.id for r in batch.reports],
         "stored": sum(fresh),
@@ -112,12 +134,67 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", **request.app[STATE].summary()})
 
 
+async def openapi(_request: web.Request) -> web.Response:
+    return web.Response(body=OPENAPI_PATH.read_bytes(), content_type="application/json")
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def noc_login(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Everything but the agents' endpoints and health needs the NOC login, when configured."""
+    auth = request.app.get(NOC_AUTH)
+    if auth is None or request.path.startswith(OPEN_PREFIXES):
+        return await handler(request)
+    # A ward's signed link opens that ward's page, and nothing else, without the login.
+    if is_shared_ward_request(request, request.app[SHARE]):
+        return await handler(request)
+    if not auth.allows(request.headers.get("Authorization")):
+        return problem(401, "NOC login required",
+                       headers={"WWW-Authenticate": 'Basic realm="sansang", charset="UTF-8"'})
+    return await handler(request)
+
+
+HOUSEKEEPING_SECONDS = 10.0
+VERDICT_REFRESH_SECONDS = 1.0
+
+
+async def refresh_verdicts(app: web.Application) -> None:
+    """Re-judge the wards whose reports changed, and those whose agent just fell silent."""
+    while True:
+        await asyncio.sleep(VERDICT_REFRESH_SECONDS)
+        app[STATE].refresh()
+
+
+async def keep_house(app: web.Application) -> None:
+    """The readiness history, and report retention."""
+    state, store = app[STATE], app[STORE]
+    retention = app[SETTINGS].retention_days * 86400
+    last_prune = 0.0
+    while True:
+        await asyncio.sleep(HOUSEKEEPING_SECONDS)
+        try:
+            await asyncio.to_thread(store.record_readiness, state.take_pending_history())
+            if time.monotonic() - last_prune > 3600:
+                last_prune = time.monotonic()
+                pruned = await asyncio.to_thread(store.prune, time.time() - retention)
+                if pruned:
+                    log.info("pruned %d reports older than the retention", pruned)
+        except sqlite3.Error as exc:
+            log.error("housekeeping failed, will retry: %s", exc)
+
+
 def create_app(settings: CollectorSettings) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes)
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[noc_login])
     app[SETTINGS] = settings
     app[TOKENS] = TokenBook.from_file(settings.tokens_path)
-    app[STATE] = FleetState(settings.inventory, settings.simulated_wards)
+    app[STATE] = FleetState(settings.inventory, settings.simulated_wards,
+                            settings.report_interval_seconds)
     app[STORE] = ReportStore(settings.database_path)
+    app[LIMITER] = RateLimiter(settings.rate_per_second, settings.rate_burst)
+    if settings.basic_auth_path is not None:
+        app[NOC_AUTH] = BasicAuth.from_file(settings.basic_auth_path)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         store = app[STORE]
@@ -125,12 +202,22 @@ def create_app(settings: CollectorSettings) -> web.Application:
             app[STATE].apply_stored(row.ward, row.kind, row.target, row.measured_at,
                                     row.result_json)
         await store.start()
+        tasks = [asyncio.create_task(keep_house(app), name="housekeeping"),
+                 asyncio.create_task(refresh_verdicts(app), name="verdicts")]
         yield
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.to_thread(store.record_readiness, app[STATE].take_pending_history())
         await store.close()
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/api/v1/reports", ingest)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
-    add_optional_speedtest(app, settings.speedtest_slots)
+    app.router.add_get("/api/openapi.json", openapi)
+    app[SHARE] = ShareLinks.beside(settings.database_path)
+    add_pages(app, app[STATE], app[SHARE], app[STORE].readiness_history)
+    add_speedtest_routes(app, slots=settings.speedtest_slots)
     return app

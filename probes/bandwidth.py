@@ -130,6 +130,11 @@ class _Stream:
         self.moved = 0  # bytes read (download) or written (upload) after the headers
         self.error: str | None = None
         self.ended = False
+        self.end_of_stream_at: float | None = None
+        # The last kernel count and what this process had moved then, to carry on
+        # from once the socket is gone (the collector closed it after its stream).
+        self._last_counted: int | None = None
+        self._moved_at_last = 0
         self.writer: asyncio.StreamWriter | None = None
         self.reader: asyncio.StreamReader | None = None
 
@@ -154,11 +159,16 @@ class _Stream:
         """
         offset = TCPI_BYTES_RECEIVED_OFFSET if self.phase == "download" else (
             TCPI_BYTES_ACKED_OFFSET)
-        info = self._info()
+        info = None if self.end_of_stream_at is not None else self._info()
         if info is not None and len(info) >= offset + TCPI_BYTES.size:
             counted: int = TCPI_BYTES.unpack_from(info, offset)[0]
+            self._last_counted, self._moved_at_last = counted, self.moved
             return counted
-        return self.moved
+        if self._last_counted is None:
+            return self.moved
+        if self.phase == "upload":
+            return self._last_counted
+        return self._last_counted + self.moved - self._moved_at_last
 
     def rtt_seconds(self) -> float | None:
         info = self._info()
@@ -200,7 +210,7 @@ class _Stream:
         # The chunked framing is a few bytes per 256 KiB: counted, not parsed.
         while data := await self.reader.read(READ_BYTES):
             self.moved += len(data)
-        self.error = "the collector ended the download early"
+        self.end_of_stream_at = time.monotonic()
 
     async def _upload(self) -> None:
         assert self.writer is not None
@@ -292,8 +302,8 @@ async def _watch(
     opened_at: float | None = None
     opened_with = 0
     rtts: list[float] = []
-    last_time, last_bytes = started, 0
-    last_progress_at = started
+    last_bytes = 0
+    last_progress_at, last_progress_bytes = started, 0
     stalled_since = started
     # Bounded by window_closes: each turn sleeps until the next tick.
     while True:
@@ -301,6 +311,9 @@ async def _watch(
         for stream in streams:
             if stream.error is not None:
                 raise BandwidthFailure(stream.error)
+            if stream.end_of_stream_at is not None and stream.end_of_stream_at < window_closes:
+                raise BandwidthFailure("the collector ended the download before the probe "
+                                       "had measured enough")
         total = sum(s.counted() for s in streams)
         if total > last_bytes:
             stalled_since = now
@@ -318,10 +331,10 @@ async def _watch(
             moved = total - opened_with
             return _Measured(moved / seconds if seconds > 0 else 0.0, moved, seconds, rtts)
         if progress is not None and now - last_progress_at >= PROGRESS_EVERY_SECONDS:
-            rate = (total - last_bytes) / (now - last_time) if now > last_time else 0.0
-            progress(phase, now - started, rate)
-            last_progress_at = now
-        last_time, last_bytes = now, total
+            progress(phase, now - started,
+                     (total - last_progress_bytes) / (now - last_progress_at))
+            last_progress_at, last_progress_bytes = now, total
+        last_bytes = total
         next_tick = min(now + PROGRESS_EVERY_SECONDS / 5, window_closes)
         if opened_at is None:
             next_tick = min(next_tick, window_opens)

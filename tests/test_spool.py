@@ -59,7 +59,8 @@ def test_reports_older_than_the_age_bound_are_dropped_and_counted(tmp_path: Path
     assert spool.dropped == 1
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.dictionaries(st.text(min_size=1, max_size=10),
                                 st.one_of(st.integers(), st.floats(allow_nan=False,
                                                                    allow_infinity=False),

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
 from typing import Any
 
 from inventory.model import SnmpCredentials
-from probes import PROBES
 from probes.base import ProbeConfig
 from probes.dns import DnsConfig
 from probes.http import HttpConfig

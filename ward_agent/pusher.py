@@ -71,7 +71,9 @@ class Pusher:
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             return PushOutcome(error=f"cannot reach the collector: {type(exc).__name__}: {exc}")
         if status == 200:
-            acked = [i for i in body.get("acknowledged", []) if isinstance(i, str)]
+            # Only ids of this batch: an id the spool no longer holds was dropped in flight.
+            sent = {r.id for r in batch}
+            acked = [i for i in body.get("acknowledged", []) if isinstance(i, str) and i in sent]
             self.spool.acknowledge(acked)
             return PushOutcome(acknowledged=len(acked))
         reason = body.get("error") if isinstance(body, dict) else None
@@ -80,7 +82,7 @@ class Pusher:
         # The collector refused the batch itself; retrying the same bytes cannot succeed.
         log.error("collector refused %d report(s) with %d: %s %s; setting them aside",
                   len(batch), status, reason, body.get("details") if isinstance(body, dict) else "")
-        self.spool.acknowledge([r.id for r in batch])
+        self.spool.acknowledge([r.id for r in batch], delivered=False)
         return PushOutcome(error=f"refused with {status}: {reason}")
 
     async def run(self, interval_seconds: float) -> None:

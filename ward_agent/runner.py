@@ -52,12 +52,13 @@ async def run_target(kind: str, target: ProbeTarget, deadline: float) -> ProbeRe
 def _failed_result(kind: str, target: ProbeTarget, error: str) -> ProbeResult:
     """A failure result of the kind's own type, with its required identity field."""
     result_type = PROBES[kind].result_type
-    identities: dict[str, dict[str, Any]] = {"icmp": {"host": target.probe_target, "sent": 0, "received": 0,
-                         "loss_ratio": 1.0},
-                "http": {"url": target.probe_target},
-                "dns": {"name": target.probe_target, "resolver": ""},
-                "bandwidth": {"url": target.probe_target, "streams": 0},
-                "snmp": {"target": target.probe_target, "version": "2c"}}
+    identities: dict[str, dict[str, Any]] = {
+        "icmp": {"host": target.probe_target, "sent": 0, "received": 0, "loss_ratio": 1.0},
+        "http": {"url": target.probe_target},
+        "dns": {"name": target.probe_target, "resolver": ""},
+        "bandwidth": {"url": target.probe_target, "streams": 0},
+        "snmp": {"target": target.probe_target, "version": "2c"},
+    }
     return result_type(up=False, error=error, **identities[kind])
 
 

@@ -62,9 +62,18 @@ class Spool:
         ).fetchall()
         return [SpooledReport(seq, rid, json.loads(body)) for seq, rid, body in rows]
 
-    def acknowledge(self, ids: list[str]) -> None:
+    def acknowledge(self, ids: list[str], delivered: bool = True) -> None:
+        """Delete ``ids``. A delivered report that the bounds dropped while it was on its way
+        to the collector was not lost after all, so it comes off the dropped count again."""
+        unique = set(ids)
         with self._transaction():
-            self._db.executemany("DELETE FROM spool WHERE id = ?", [(i,) for i in ids])
+            removed = self._db.executemany("DELETE FROM spool WHERE id = ?",
+                                           [(i,) for i in unique]).rowcount
+            if delivered and removed < len(unique):
+                self._db.execute(
+                    "UPDATE counters SET value = max(0, value - ?) WHERE name = 'dropped'",
+                    (len(unique) - removed,),
+                )
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM spool").fetchone()[0])

@@ -256,3 +256,128 @@ def running_prometheus(directory: Path, targets: list[str], *, scrape_interval: 
         yield prometheus
     finally:
         stop_process(process)
+
+
+@dataclass
+class WebhookReceiver:
+    url: str
+    received: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+
+    def alerts(self) -> list[tuple[float, dict[str, Any]]]:
+        """Every alert of every notification, with the time it arrived."""
+        return [(at, alert) for at, body in list(self.received) for alert in body["alerts"]]
+
+
+@contextlib.contextmanager
+def running_webhook_receiver() -> Iterator[WebhookReceiver]:
+    """An Alertmanager webhook receiver on loopback, recording each notification."""
+    import asyncio
+    import threading
+
+    from aiohttp import web
+
+    receiver = WebhookReceiver(url="")
+
+    async def notified(request: web.Request) -> web.Response:
+        receiver.received.append((time.time(), await request.json()))
+        return web.Response(text="ok")
+
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        app = web.Application()
+        app.router.add_post("/{path:.*}", notified)
+        runner = web.AppRunner(app, access_log=None)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        holder["runner"] = runner
+        receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=serve, name="webhook-receiver", daemon=True)
+    thread.start()
+    assert ready.wait(10), "webhook receiver did not start"
+    try:
+        yield receiver
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+@dataclass
+class Alertmanager:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def alerts(self) -> list[dict[str, Any]]:
+        status, body = http_get(self.url + "/api/v2/alerts")
+        assert status == 200, body
+        return list(json.loads(body))
+
+
+@contextlib.contextmanager
+def running_alertmanager(directory: Path, config: dict[str, Any],
+                         templates: Path | None = None) -> Iterator[Alertmanager]:
+    binary = require_binary("prometheus-alertmanager")["prometheus-alertmanager"]
+    directory.mkdir(parents=True, exist_ok=True)
+    if templates is not None:
+        import shutil
+
+        shutil.copytree(templates, directory / "templates", dirs_exist_ok=True)
+    config_path = directory / "alertmanager.yml"
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    port = free_port()
+    process = spawn(
+        [binary, f"--config.file={config_path}", f"--storage.path={directory / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        directory / "alertmanager.log", cwd=directory,
+    )
+    manager = Alertmanager(f"http://127.0.0.1:{port}", process)
+    try:
+        def ready() -> bool:
+            assert process.poll() is None, (directory / "alertmanager.log").read_text()
+            try:
+                return http_get(manager.url + "/-/ready", timeout=1)[0] == 200
+            except OSError:
+                return False
+
+        wait_until(ready, 30, what="alertmanager /-/ready")
+        yield manager
+    finally:
+        stop_process(process)
+
+
+@contextlib.contextmanager
+def running_fleet(collector_url: str, wards: list[Any], interval_seconds: float
+                  ) -> Iterator[None]:
+    """The simulated fleet pushing every ``interval_seconds`` from a thread of its own."""
+    import asyncio
+    import threading
+
+    from demo.fleet import run_fleet
+
+    loop = asyncio.new_event_loop()
+    task: dict[str, Any] = {}
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        task["t"] = loop.create_task(run_fleet(collector_url, wards, interval_seconds))
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(task["t"])
+        loop.close()
+
+    thread = threading.Thread(target=run, name="simulated-fleet", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        wait_until(lambda: "t" in task, 5, what="fleet task")
+        loop.call_soon_threadsafe(task["t"].cancel)
+        thread.join(15)

@@ -1,0 +1,257 @@
+"""Readiness end to end: collector verdicts, Prometheus alerts and Alertmanager agree.
+
+A lab of 22 wards: 21 simulated with fixed faults (healthy, lossy, slow, silent,
+below contract, UPS on battery, a platform down, a device down, slow DNS) and one
+measured by a real agent in a network namespace. The rules are the generated
+ones, compressed in time by 1/30 (alerts.timescale) so minutes become seconds;
+every promise below is stated in those compressed terms.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from alerts.routing import alertmanager_config
+from alerts.rules import rule_groups
+from alerts.timescale import scale_routing, scale_rules, seconds
+from demo.fleet import SimulatedWard
+from demo.inventory import demo_inventory_document
+from inventory import DEFAULT_INVENTORY, load_inventory
+from inventory.criteria import CHECKS_BY_NAME
+from tests.lab.netns import Lab, python_command
+from tests.lab.servers import (
+    ROOT,
+    http_get,
+    running_alertmanager,
+    running_collector,
+    running_fleet,
+    running_prometheus,
+    running_webhook_receiver,
+    spawn,
+    stop_process,
+    wait_until,
+)
+
+TIME_SCALE = 1 / 30
+REPORT_INTERVAL = 2.0
+FAULTS = ["lossy", "lossy", "slow", "silent", "below_contract", "ups_on_battery",
+          "platform_down", "device_down", "dns_slow"]
+HEALTHY = 12
+LOSS_FOR = seconds(CHECKS_BY_NAME["loss"].for_) * TIME_SCALE
+
+
+def lab_inventory(path: Path) -> tuple[Path, list[str], str]:
+    shipped = load_inventory(DEFAULT_INVENTORY)
+    codes = list(shipped.wards)[:HEALTHY + len(FAULTS) + 1]
+    real_ward = codes[-1]
+    urls = {p: f"http://127.0.0.1:9/{p}" for p in shipped.platforms}
+    document = demo_inventory_document(shipped, real_ward, urls)
+    del document["wards_csv"]
+    document["wards"] = {
+        code: {**document["wards"][code],
+               **shipped.wards[code].model_dump(include={"name", "kind", "province",
+                                                         "cluster"})}
+        for code in codes
+    }
+    path.write_text(yaml.safe_dump(document, allow_unicode=True))
+    return path, codes[:-1], real_ward
+
+
+def firing_checks(prometheus: Any) -> dict[str, set[str]]:
+    status, body = http_get(prometheus.url + "/api/v1/alerts")
+    assert status == 200
+    import json
+
+    out: dict[str, set[str]] = {}
+    for alert in json.loads(body)["data"]["alerts"]:
+        labels = alert["labels"]
+        if alert["state"] == "firing" and labels["alertname"] != "WardNotReady":
+            out.setdefault(labels["ward"], set()).add(labels["check"])
+    return out
+
+
+def failing_checks(collector_url: str) -> dict[str, set[str]]:
+    import json
+
+    status, body = http_get(collector_url + "/api/v1/wards")
+    assert status == 200
+    return {w["code"]: {f["check"] for f in w["failing"]}
+            for w in json.loads(body)["wards"] if w["failing"]}
+
+
+def test_alerts_agree_with_verdicts_inhibit_and_follow_a_broken_link(tmp_path: Path) -> None:
+    from tests.lab.fixtures_net import require_lab
+
+    require_lab()
+    inventory_path, simulated, real_ward = lab_inventory(tmp_path / "inventory.yaml")
+    inventory = load_inventory(inventory_path)
+    profiles = dict(zip(simulated, ["healthy"] * HEALTHY + FAULTS, strict=True))
+    silent_ward = next(code for code, p in profiles.items() if p == "silent")
+
+    rules_path = tmp_path / "rules.yml"
+    rules_path.write_text(yaml.safe_dump(scale_rules(
+        rule_groups(inventory, REPORT_INTERVAL), TIME_SCALE), allow_unicode=True))
+
+    with (
+        running_webhook_receiver() as webhook,
+        running_collector(tmp_path / "collector", list(inventory.wards),
+                          inventory=inventory_path,
+                          extra_args=["--report-interval", str(REPORT_INTERVAL)]) as collector,
+        Lab() as lab,
+    ):
+        routing = alertmanager_config(inventory)
+        for receiver in routing["receivers"]:
+            receiver.pop("slack_configs", None)
+            for hook in receiver["webhook_configs"]:
+                hook["url"] = webhook.url + "/" + receiver["name"]
+        routing = scale_routing(routing, TIME_SCALE)
+        group_interval = seconds(routing["route"]["group_interval"])
+
+        fleet = [SimulatedWard(code, collector.tokens[code], profile,
+                               inventory.wards[code].links[0].download_bytes_per_second)
+                 for code, profile in profiles.items()]
+        # The silent ward reports once, well before Prometheus starts: it is silent
+        # from Prometheus's first look, so its silence fires before its loss can.
+        import asyncio
+
+        from demo.fleet import run_fleet
+
+        asyncio.run(run_fleet(collector.url, [f for f in fleet if f.profile == "silent"],
+                              0, rounds=1))
+        time.sleep(3 * REPORT_INTERVAL + 1)
+
+        # The real ward: an agent in a namespace, pinging the core through a veth,
+        # pushing to the host's collector over a loopback-only Unix-socket bridge.
+        core = lab.add_host("core")
+        ward = lab.add_host("ward", unprivileged_ping=True)
+        lab.link(core, ward)
+        socket_path = str(tmp_path / "collector.sock")
+        host_bridge = spawn([sys.executable, "-m", "tests.lab.bridge", "unix-to-tcp",
+                             "--unix", socket_path, "--connect",
+                             collector.url.removeprefix("http://")],
+                            tmp_path / "bridge.log")
+        try:
+            wait_until(lambda: Path(socket_path).exists(), 10, what="host bridge")
+            ward_bridge = lab.start(ward, python_command("-m", "tests.lab.bridge",
+                                                         "tcp-to-unix", "--listen",
+                                                         "127.0.0.1:18080", "--unix",
+                                                         socket_path))
+            lab.wait_for_line(ward_bridge, "ready")
+            agent_config = tmp_path / "agent.yaml"
+            agent_config.write_text(yaml.safe_dump({
+                "ward": real_ward, "collector_url": "http://127.0.0.1:18080",
+                "token_file": str(collector.token_file(real_ward)),
+                "icmp": {"targets": [core.address_toward(ward)], "count": 10,
+                         "packet_interval_seconds": 0.05, "timeout_seconds": 0.2,
+                         "interval_seconds": REPORT_INTERVAL},
+                "spool": {"path": str(tmp_path / "agent-spool.sqlite3")},
+                "push": {"interval_seconds": 0.5}, "jitter_seconds": 0.1,
+            }))
+            with (tmp_path / "agent.log").open("ab") as agent_log:
+                lab.start(ward, python_command(str(ROOT / "agent.py"), "run", "--config",
+                                               str(agent_config)),
+                          stdout=agent_log, stderr=subprocess.STDOUT)
+
+            with (
+                running_alertmanager(tmp_path / "alertmanager", routing,
+                                     ROOT / "alerts" / "templates") as alertmanager,
+                running_prometheus(tmp_path / "prometheus",
+                                   [collector.url.removeprefix("http://")],
+                                   scrape_interval="1s", rule_files=[rules_path],
+                                   alertmanager=alertmanager.url.removeprefix("http://"),
+                                   ) as prometheus,
+                running_fleet(collector.url, [f for f in fleet if f.profile != "silent"],
+                              REPORT_INTERVAL),
+            ):
+                # 1. Every ward's firing alerts name exactly its failing checks.
+                expected_faults = {code for code, p in profiles.items() if p != "healthy"}
+                state: dict[str, Any] = {}
+
+                def agree() -> bool:
+                    state["firing"] = firing_checks(prometheus)
+                    state["failing"] = failing_checks(collector.url)
+                    return (state["firing"] == state["failing"]
+                            and set(state["failing"]) == expected_faults)
+
+                try:
+                    # The slowest alert (bandwidth: 30 min, 60 s here) bounds the wait.
+                    wait_until(agree, 150, interval=1.0, what="alerts agreeing with verdicts")
+                except TimeoutError:
+                    raise AssertionError(
+                        f"firing {state.get('firing')} != failing {state.get('failing')}"
+                    ) from None
+                assert state["failing"][silent_ward] == {"agent", "loss"}
+                assert real_ward not in state["failing"]
+
+                # 2. The silent ward's other alerts are inhibited at the Alertmanager...
+                def silent_ward_alerts() -> list[dict[str, Any]]:
+                    return [a for a in alertmanager.alerts()
+                            if a["labels"].get("ward") == silent_ward]
+
+                wait_until(lambda: {a["labels"]["alertname"] for a in silent_ward_alerts()}
+                           >= {"WardAgentSilent", "WardPacketLoss"}, 30,
+                           what="silent ward's alerts at the Alertmanager")
+                for alert in silent_ward_alerts():
+                    if alert["labels"]["alertname"] == "WardAgentSilent":
+                        assert alert["status"]["state"] == "active"
+                    else:
+                        assert alert["status"]["state"] == "suppressed", alert
+                        assert alert["status"]["inhibitedBy"], alert
+                # ...and never reach the receiver, which did get the silence itself.
+                delivered = {a["labels"]["alertname"] for _, a in webhook.alerts()
+                             if a["labels"].get("ward") == silent_ward}
+                assert delivered == {"WardAgentSilent"}
+
+                # 3. Breaking the real ward's link pages within the promised time...
+                round_seconds = 10 * (0.05 + 0.2) + 1
+                promise = (REPORT_INTERVAL + round_seconds + 0.5  # a round, then a push
+                           + 1 + 1  # a scrape, an evaluation
+                           + LOSS_FOR + group_interval + 2)  # for:, the ward's group, slack
+                drop = lab.random_loss(core, 50)
+                broken_at = time.time()
+
+                def notified(status: str) -> float | None:
+                    for at, alert in webhook.alerts():
+                        labels = alert["labels"]
+                        if (labels.get("ward") == real_ward and alert["status"] == status
+                                and labels["alertname"] == "WardPacketLoss"
+                                and at >= broken_at):
+                            return at
+                    return None
+
+                wait_until(lambda: notified("firing") is not None, promise + 30,
+                           what="WardPacketLoss at the webhook")
+                fired_after = (notified("firing") or 0) - broken_at
+                assert fired_after <= promise, (fired_after, promise)
+
+                # ...and restoring it resolves the alert once the loss window has passed.
+                drop.remove()
+                restored_at = time.time()
+                window = seconds("10m") * TIME_SCALE
+                resolve_promise = (REPORT_INTERVAL + round_seconds + 0.5 + window + 1 + 1
+                                   + group_interval + 2)
+
+                def resolved() -> float | None:
+                    for at, alert in webhook.alerts():
+                        labels = alert["labels"]
+                        if (labels.get("ward") == real_ward and alert["status"] == "resolved"
+                                and labels["alertname"] == "WardPacketLoss"
+                                and at >= restored_at):
+                            return at
+                    return None
+
+                wait_until(lambda: resolved() is not None, resolve_promise + 30,
+                           what="WardPacketLoss resolved at the webhook")
+                resolved_after = (resolved() or 0) - restored_at
+                assert resolved_after <= resolve_promise, (resolved_after, resolve_promise)
+                print(f"WardPacketLoss fired {fired_after:.1f} s after the break "
+                      f"(promise {promise:.1f} s), resolved {resolved_after:.1f} s after the "
+                      f"repair (promise {resolve_promise:.1f} s)")
+        finally:
+            stop_process(host_bridge)

@@ -1,0 +1,98 @@
+"""The probe command line of DESIGN.md, field for field, run as a technician would run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+from tests.lab.dns import LabResolver
+from tests.lab.fixtures_snmp import SnmpAgent
+from tests.lab.servers import ROOT, running_collector, running_platforms
+
+ICMP_FIELDS = {"rtt_avg_seconds", "rtt_min_seconds", "rtt_max_seconds", "jitter_seconds",
+               "loss_ratio", "sent", "received"}
+HTTP_FIELDS = {"up", "status_code", "response_seconds", "tls_expiry_timestamp_seconds"}
+DNS_FIELDS = {"lookup_seconds", "addresses"}
+BANDWIDTH_FIELDS = {"download_bytes_per_second", "upload_bytes_per_second"}
+SNMP_FIELDS = {"up", "sys_name", "sys_descr", "uptime_seconds", "cpu_ratio",
+               "memory_used_ratio", "interfaces", "ups"}
+INTERFACE_FIELDS = {"index", "name", "oper_up", "in_bytes_total", "out_bytes_total",
+                    "in_errors_total", "out_errors_total"}
+UPS_FIELDS = {"on_battery", "battery_charge_ratio", "runtime_seconds"}
+
+
+def probe(*args: str) -> tuple[int, Any]:
+    run = subprocess.run([sys.executable, "agent.py", "probe", *args, "--json"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    return run.returncode, json.loads(run.stdout)
+
+
+def test_icmp_prints_one_object_per_host() -> None:
+    code, document = probe("icmp", "127.0.0.1", "127.0.0.2", "--count", "3", "--interval",
+                           "0.05", "--timeout", "1")
+    assert code == 0
+    assert [d["host"] for d in document] == ["127.0.0.1", "127.0.0.2"]
+    for host in document:
+        assert ICMP_FIELDS <= set(host)
+        assert (host["sent"], host["received"], host["loss_ratio"]) == (3, 3, 0.0)
+        assert 0 < host["rtt_min_seconds"] <= host["rtt_avg_seconds"] <= host["rtt_max_seconds"]
+
+
+def test_http_reports_the_platform_and_a_failure_exits_non_zero() -> None:
+    with running_platforms() as urls:
+        code, document = probe("http", urls["video"], "--timeout", "5")
+    assert code == 0
+    assert HTTP_FIELDS <= set(document)
+    assert (document["up"], document["status_code"]) == (True, 200)
+    code, document = probe("http", "http://127.0.0.1:9/", "--timeout", "2")
+    assert code != 0
+    assert document["up"] is False and document["error"]
+
+
+def test_dns_against_the_lab_resolver(lab_resolver: LabResolver) -> None:
+    name = next(iter(lab_resolver.records))
+    code, document = probe("dns", name, "--resolver",
+                           f"{lab_resolver.address}:{lab_resolver.port}")
+    assert code == 0
+    assert DNS_FIELDS <= set(document)
+    assert sorted(document["addresses"]) == sorted(lab_resolver.addresses(name))
+
+
+def test_snmp_reads_a_recorded_ups(snmpsim_agent: SnmpAgent) -> None:
+    code, document = probe("snmp", f"127.0.0.1:{snmpsim_agent.port}", "--community", "ups")
+    assert code == 0
+    assert SNMP_FIELDS <= set(document)
+    assert document["profile"] == "ups"
+    assert UPS_FIELDS <= set(document["ups"])
+
+
+def test_snmp_reads_a_switch_over_v3(snmpsim_agent: SnmpAgent) -> None:
+    user = next(iter(snmpsim_agent.users.values()))
+    code, document = probe(
+        "snmp", f"127.0.0.1:{snmpsim_agent.port}", "--user", user.name,
+        "--auth-protocol", user.auth_protocol, "--auth-key", user.auth_key,
+        "--priv-protocol", user.priv_protocol, "--priv-key", user.priv_key,
+        "--context", "switch")
+    assert code == 0
+    assert document["interfaces"]
+    assert INTERFACE_FIELDS <= set(document["interfaces"][0])
+
+
+def test_snmp_failure_prints_its_document_and_exits_non_zero(silent_snmp_port: int) -> None:
+    code, document = probe("snmp", f"127.0.0.1:{silent_snmp_port}", "--community", "public",
+                           "--timeout", "1")
+    assert code != 0
+    assert document["up"] is False and "no SNMP answer" in document["error"]
+
+
+def test_bandwidth_against_the_collectors_speed_test(tmp_path: Any) -> None:
+    with running_collector(tmp_path, ["26968"]) as collector:
+        token = collector.token_file("26968")
+        code, document = probe("bandwidth", collector.url, "--duration", "1", "--streams",
+                               "2", "--token-file", str(token))
+    assert code == 0, document
+    assert BANDWIDTH_FIELDS <= set(document)
+    assert document["download_bytes_per_second"] > 0
+    assert document["upload_bytes_per_second"] > 0
