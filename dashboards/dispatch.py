@@ -1,8 +1,9 @@
 """The technicians' dispatch list: which wards to visit, what fails there and since when,
 silent agents, and the alerts behind them, filtered by province, cluster and check.
 
-"Since when" is worked out in Prometheus from the verdict history: the last time the check
-passed within the dashboard's time range, or, failing all along, its first failure there.
+"Since when" is the collector's own: it exports when each failing check started failing
+(``sansang_ward_check_failing_since_timestamp_seconds``), the same moment its pages show,
+so the dashboard needs no subquery over the verdict history.
 """
 
 from __future__ import annotations
@@ -32,11 +33,9 @@ UID = "sansang-dispatch"
 CHECK = variable("check", "Tiêu chí / Check", "label_values(sansang_ward_check_ok, check)")
 
 CHECK_OK = 'sansang_ward_check_ok{check=~"$check"}'
-LAST_PASSED = f"max_over_time(timestamp({CHECK_OK} == 1)[$__range:$__interval])"
-FIRST_FAILED = f"min_over_time(timestamp({CHECK_OK} == 0)[$__range:$__interval])"
-# Seconds each failing (ward, check) has been failing, at least.
-FAILING_FOR = (f"time() - max by (ward, check) (({LAST_PASSED} or {FIRST_FAILED})"
-               f" and on(ward, check) ({CHECK_OK} == 0))")
+# Seconds each failing (ward, check) has been failing.
+FAILING_FOR = ("time() - max by (ward, check) "
+               '(sansang_ward_check_failing_since_timestamp_seconds{check=~"$check"})')
 FAILING_WARDS = f"group by (ward, cluster) ({with_ward_labels(f'{CHECK_OK} == 0', ['cluster'])})"
 
 SILENT_FOR = ("(time() - max by (ward) (sansang_agent_last_report_timestamp_seconds))"
@@ -67,11 +66,8 @@ def build(settings: Settings) -> Dashboard:
         overrides=[ward_link(code), override(check, mappings=[CHECK_TITLES]),
                    override(failing_for, unit="dtdurations")],
         sort_by=failing_for, descending=True,
-        # One subquery step a minute over a day's range; the "since" is that precise.
-        max_data_points=1440, interval="1m",
-        description="Every failing check of every selected ward, longest failing first. "
-                    "'Failing for' counts from the last time the check passed within the "
-                    "time range (or from the range's start).",
+        description="Every failing check of every selected ward, longest failing first, "
+                    "counted from the moment the collector saw the check start failing.",
     ), 24, 12)
 
     silent_for = "Im lặng / Silent for"
