@@ -9,6 +9,7 @@ parallel runs cannot collide. Link n joins 10.77.n.1/24 (first host) to 10.77.n.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import selectors
@@ -310,6 +311,11 @@ class Lab:
         """Stop one of the lab's processes politely, then firmly; returns its stdout."""
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
+        if process.stdin is not None:
+            # A test may have written to it and closed it already; communicate() must not.
+            with contextlib.suppress(OSError, ValueError):
+                process.stdin.close()
+            process.stdin = None
         try:
             stdout, _ = process.communicate(timeout=STOP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
