@@ -78,10 +78,48 @@ def build() -> dict[str, Any]:
             "properties": {"error": {"type": "string"},
                            "details": {"type": "array", "items": {"type": "string"}}},
         },
+        "WardSummary": {
+            "type": "object",
+            "required": ["code", "name", "kind", "province", "cluster", "simulated", "status",
+                         "ready", "last_report_at", "checks", "failing"],
+            "properties": {
+                "code": {"type": "string"}, "name": {"type": "string"},
+                "kind": {"type": "string"}, "province": {"type": "string"},
+                "cluster": {"type": "string"}, "simulated": {"type": "boolean"},
+                "status": {"type": "string", "enum": ["ready", "not_ready", "silent"]},
+                "ready": {"type": "boolean"},
+                "last_report_at": {"type": "number", "nullable": True},
+                "checks": {"type": "object", "description": "check name -> true (passes), "
+                           "false (fails) or null (no data yet)",
+                           "additionalProperties": {"type": "boolean", "nullable": True}},
+                "failing": {"type": "array", "items": {
+                    "type": "object", "required": ["check", "title", "severity", "since",
+                                                   "problems"],
+                    "properties": {
+                        "check": {"type": "string"}, "title": {"type": "string"},
+                        "severity": {"type": "string"},
+                        "since": {"type": "number",
+                                  "description": "Unix time the check started failing"},
+                        "problems": {"type": "array", "items": {"type": "string"},
+                                     "description": "measured value beside the threshold, "
+                                                    "in words"},
+                    }}},
+                "address": {"type": "string", "nullable": True},
+                "contact": {"type": "object", "nullable": True},
+            },
+        },
+        "WardList": {
+            "type": "object", "required": ["wards", "counts"],
+            "properties": {
+                "wards": {"type": "array", "items": {"$ref": "#/components/schemas/WardSummary"}},
+                "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            },
+        },
         "Health": {
             "type": "object", "required": ["status"],
             "properties": {"status": {"type": "string"}, "wards": {"type": "integer"},
-                           "wards_reporting": {"type": "integer"}},
+                           "wards_reporting": {"type": "integer"},
+                           "wards_ready": {"type": "integer"}},
         },
     })
     return {
@@ -119,6 +157,22 @@ def build() -> dict[str, Any]:
                         "422": _problem("a report failed validation; nothing was stored"),
                         "429": _problem("this ward pushes too often; see Retry-After"),
                         "503": _problem("the store cannot commit; retry later"),
+                    },
+                },
+            },
+            "/api/v1/wards": {
+                "get": {
+                    "summary": "Every ward with its verdict and failing checks",
+                    "operationId": "listWards",
+                    "security": [{}, {"nocLogin": []}],
+                    "parameters": [{"name": "lang", "in": "query", "required": False,
+                                    "schema": {"type": "string", "enum": ["vi", "en"]},
+                                    "description": "language of titles and problems"}],
+                    "responses": {
+                        "200": {"description": "the city's wards",
+                                "content": {"application/json": {"schema": {
+                                    "$ref": "#/components/schemas/WardList"}}}},
+                        "401": _problem("NOC login required (when configured)"),
                     },
                 },
             },
