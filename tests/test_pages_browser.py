@@ -1,0 +1,522 @@
+"""The pages in a real browser: Debian's Chromium, driven by Playwright, against a collector.
+
+A collector with the demo inventory takes one round of the simulated fleet for every ward
+but a few, which never report and so are silent; nothing reports after that, so what the
+pages show and what ``/api/v1/wards`` says can be compared exactly. The board, a failing
+ward's page, the dispatch list and its CSV are read at a desktop and a phone size, in both
+languages, with no console error and no sideways scrolling on the phone. A second collector
+with a NOC login proves the login guards the board and the dispatch list, while a ward's
+signed link opens that ward's page and nothing else. Screenshots go to
+test-artifacts/screens/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+
+from collector.i18n import MESSAGES, Language
+from collector.security import hash_password
+from demo.fleet import SimulatedWard, profile_for, run_fleet
+from demo.inventory import write_demo_inventory
+from demo.platforms import platform_urls
+from inventory import criteria
+from inventory.load import DEFAULT_INVENTORY, load_inventory
+from inventory.model import Inventory
+from tests.lab.require import require_binary
+from tests.lab.servers import ROOT, Collector, http_get, running_collector
+
+pytestmark = pytest.mark.servers
+
+SCREENS = ROOT / "test-artifacts" / "screens"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-dev-shm-usage"]
+SCREEN_SIZES: dict[str, dict[str, Any]] = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+              "device_scale_factor": 2},
+}
+TAN_SON_NHAT = "26968"
+NOC_USER, NOC_PASSWORD = "noc", "mật-khẩu-thử"
+# Checks whose problems print a measured value against a limit (not a state such as "down").
+NUMERIC_CHECKS = {"latency", "jitter", "loss", "dns", "bandwidth"}
+# Verdicts must not drift while the pages are read: no ward falls silent within this.
+REPORT_INTERVAL_SECONDS = 300
+
+
+# --- the running system
+
+
+@dataclass
+class Fleet:
+    """A collector fed once by the simulated fleet; ``unreported`` wards never reported."""
+
+    collector: Collector
+    inventory: Inventory
+    unreported: list[str]
+
+    @property
+    def url(self) -> str:
+        return self.collector.url
+
+    def wards(self, language: Language = "vi") -> dict[str, dict[str, Any]]:
+        status, body = http_get(f"{self.url}/api/v1/wards?lang={language}")
+        assert status == 200, body
+        return {w["code"]: w for w in json.loads(body)["wards"]}
+
+    def counts(self) -> dict[str, int]:
+        return dict(json.loads(http_get(f"{self.url}/api/v1/wards")[1])["counts"])
+
+
+def feed_once(url: str, wards: list[SimulatedWard]) -> None:
+    """One round of the fleet, on a loop of its own thread (the test's thread runs Playwright)."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(run_fleet(url, wards, interval_seconds=0, rounds=1))
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="fleet", daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the fleet did not finish its round within 60 s"
+    assert not failure, failure
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    directory = tmp_path_factory.mktemp("fleet")
+    # Every ward is simulated here, so every ward gets the demo's router and UPS.
+    inventory_path = write_demo_inventory(directory / "inventory.yaml",
+                                          load_inventory(DEFAULT_INVENTORY), real_ward="",
+                                          platform_urls=platform_urls("http://127.0.0.1:9"))
+    inventory = load_inventory(inventory_path)
+    codes = list(inventory.wards)
+    simulated = directory / "simulated-wards.txt"
+    simulated.write_text("\n".join(codes) + "\n")
+    # Silent wards are ones that never reported: a ward that fell silent would say for how
+    # long, a text that changes every second and so cannot be compared with the API's.
+    unreported = [c for c in codes[5::24] if c != TAN_SON_NHAT]
+    with running_collector(directory, codes, inventory=inventory_path, extra_args=[
+        "--simulated-wards", str(simulated),
+        "--report-interval", str(REPORT_INTERVAL_SECONDS),
+    ]) as collector:
+        feed_once(collector.url, [
+            SimulatedWard(code, collector.tokens[code], profile_for(code),
+                          inventory.wards[code].links[0].download_bytes_per_second)
+            for code in codes if code not in unreported
+        ])
+        fed = Fleet(collector, inventory, unreported)
+        reported = {c for c, w in fed.wards().items() if w["last_report_at"] is not None}
+        assert reported == set(codes) - set(unreported), collector.log_path.read_text()
+        yield fed
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    chromium = require_binary("chromium")["chromium"]
+    home = tmp_path_factory.mktemp("chromium-home")  # Chromium writes .cache and .config
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=chromium, headless=True, args=CHROMIUM_ARGS,
+            env={**os.environ, "HOME": str(home)}, timeout=30_000)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@dataclass
+class Tab:
+    """A page at one screen size that remembers every console error and uncaught exception."""
+
+    page: Page
+    screen: str
+    errors: list[str] = field(default_factory=list)
+
+    def watch(self) -> Tab:
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                self.errors.append(f"console: {message.text} at {message.location}")
+
+        self.page.on("console", on_console)
+        self.page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+        return self
+
+    def open(self, url: str) -> None:
+        response = self.page.goto(url, wait_until="load")
+        assert response is not None and response.status == 200, (url, response)
+
+    def screenshot(self, name: str) -> None:
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=SCREENS / f"{name}-{self.screen}.png", full_page=True)
+
+    def assert_fits_the_screen(self) -> None:
+        """No sideways scrolling: nothing reaches past the right edge of the viewport."""
+        overflow = self.page.evaluate("""() => {
+            const width = document.documentElement.clientWidth;
+            const wide = [];
+            for (const el of document.body.querySelectorAll("*")) {
+                const box = el.getBoundingClientRect();
+                if (box.width && box.right > width + 0.5) {
+                    wide.push(`${el.tagName.toLowerCase()}#${el.id}.${el.className} ` +
+                              `right=${Math.round(box.right)}`);
+                }
+            }
+            return {scroll: document.documentElement.scrollWidth, width, wide: wide.slice(0, 8)};
+        }""")
+        assert overflow["scroll"] <= overflow["width"], overflow
+
+
+@contextlib.contextmanager
+def new_context(browser: Browser, screen: str = "desktop", **options: Any
+                ) -> Iterator[BrowserContext]:
+    context = browser.new_context(**SCREEN_SIZES[screen], **options)
+    context.set_default_timeout(10_000)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture(params=list(SCREEN_SIZES))
+def tab(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Tab]:
+    screen = str(request.param)
+    with new_context(browser, screen) as context:
+        watched = Tab(context.new_page(), screen).watch()
+        yield watched
+        assert watched.errors == [], f"console errors at {screen} size"
+
+
+# --- what the page shows
+
+
+def visible_text(page: Page) -> str:
+    """What a reader sees: rendered text, the tab title, placeholders, labels and options."""
+    return str(page.evaluate("""() => {
+        const parts = [document.title, document.body.innerText];
+        for (const el of document.querySelectorAll("[placeholder], [aria-label], [title]")) {
+            if (!el.getClientRects().length) continue;
+            for (const name of ["placeholder", "aria-label", "title"]) {
+                if (el.hasAttribute(name)) parts.push(el.getAttribute(name));
+            }
+        }
+        for (const option of document.querySelectorAll("option")) parts.push(option.text);
+        for (const el of document.querySelectorAll("[data-label]")) {
+            if (el.getClientRects().length) parts.push(el.dataset.label);  // shown by CSS
+        }
+        return parts.join("\\n");
+    }"""))
+
+
+def catalogue(language: Language) -> list[str]:
+    """Every text the pages take from a catalogue, in one language, placeholders left in."""
+    index = 0 if language == "vi" else 1
+    texts = [pair[index] for pair in MESSAGES.values()]
+    for check in criteria.CHECKS:
+        texts.append(check.title_vi if language == "vi" else check.title_en)
+        for condition in check.conditions:
+            texts.append(condition.problem_vi if language == "vi" else condition.problem_en)
+        if check.missing is not None:
+            texts.append(check.missing.problem_vi if language == "vi"
+                         else check.missing.problem_en)
+    return texts
+
+
+def _words_of(text: str) -> list[str]:
+    """The fixed pieces of a catalogue text, without its placeholders and too-short pieces."""
+    pieces = (p.strip(" ;:,.—()") for p in re.split(r"\{\w+\}", text))
+    return [p for p in pieces if len(re.findall(r"[^\W\d_]", p)) >= 2]
+
+
+def _found(piece: str, text: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(piece)}(?!\w)", text) is not None
+
+
+def strings_of_the_other_language(page: Page, language: Language,
+                                  inventory: Inventory) -> list[str]:
+    """Catalogue pieces of the other language that the page shows (data such as names excluded).
+
+    A piece that also belongs to the page's own language (say "UPS") is not counted.
+    """
+    text = visible_text(page)
+    data = {inventory.city}
+    for ward in inventory.wards.values():
+        data |= {ward.name, ward.province, ward.cluster, ward.address or ""}
+        if ward.contact:
+            data |= {v for v in ward.contact.model_dump().values() if isinstance(v, str)}
+    for value in sorted(data - {""}, key=len, reverse=True):
+        text = text.replace(value, " | ")
+    own = "\n".join(catalogue(language))
+    other: Language = "en" if language == "vi" else "vi"
+    pieces = {p for t in catalogue(other) for p in _words_of(t) if not _found(p, own)}
+    return sorted(p for p in pieces if _found(p, text))
+
+
+def assert_in_language(page: Page, language: Language, inventory: Inventory) -> None:
+    assert page.locator("html").get_attribute("lang") == language
+    toggle = MESSAGES["nav.language"][0 if language == "vi" else 1]
+    assert page.locator("#language-toggle").inner_text() == toggle
+    assert strings_of_the_other_language(page, language, inventory) == []
+
+
+def tiles_on_the_board(page: Page) -> list[dict[str, Any]]:
+    return list(page.evaluate("""() => Array.from(document.querySelectorAll(".tile"), (t) => ({
+        code: t.dataset.code, status: t.dataset.status, classes: Array.from(t.classList),
+        colour: getComputedStyle(t).backgroundColor, shown: t.getClientRects().length > 0,
+        name: t.dataset.name,
+    }))"""))
+
+
+def legend_colours(page: Page) -> dict[str, str]:
+    return dict(page.evaluate("""() => Object.fromEntries(
+        ["ready", "not_ready", "silent"].map((s) => [s,
+            getComputedStyle(document.querySelector(".legend .swatch." + s)).backgroundColor]))"""))
+
+
+def failing_ward_per_check(wards: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """For each check that fails anywhere, one reporting ward where it fails."""
+    chosen: dict[str, str] = {}
+    for code, ward in wards.items():
+        if ward["status"] != "not_ready":
+            continue
+        for failing in ward["failing"]:
+            chosen.setdefault(failing["check"], code)
+    return chosen
+
+
+# --- the board
+
+
+def test_board_shows_every_ward_in_the_colour_of_its_status(tab: Tab, fleet: Fleet) -> None:
+    tab.open(f"{fleet.url}/?lang=vi")
+    api = fleet.wards()
+    tiles = tiles_on_the_board(tab.page)
+    colours = legend_colours(tab.page)
+
+    assert {s["status"] for s in api.values()} == {"ready", "not_ready", "silent"}, \
+        "the fleet should give a mix of ready, not ready and silent wards"
+    assert {w["status"] for c, w in api.items() if c in fleet.unreported} == {"silent"}
+    assert len(set(colours.values())) == 3, colours
+    assert sorted(t["code"] for t in tiles) == sorted(api) and len(tiles) == 168
+    for tile in tiles:
+        status = api[tile["code"]]["status"]
+        assert tile["status"] == status and status in tile["classes"], tile
+        assert tile["colour"] == colours[status], tile
+        assert tile["shown"], tile
+    counts = fleet.counts()
+    for status in ("ready", "not_ready", "silent"):
+        assert tab.page.locator(f"#count-{status}").inner_text() == str(counts[status])
+    if tab.screen == "phone":
+        tab.assert_fits_the_screen()
+    tab.screenshot("board-vi")
+
+
+@pytest.mark.parametrize("typed", ["tan son nhat", "TAN SON NHAT", "Tân Sơn Nhất", "tÂn sƠn"])
+def test_search_finds_a_ward_typed_without_diacritics_in_any_case(
+        tab: Tab, fleet: Fleet, typed: str) -> None:
+    tab.open(f"{fleet.url}/")
+    tab.page.locator("#search").press_sequentially(typed)
+    shown = [t for t in tiles_on_the_board(tab.page) if t["shown"]]
+
+    assert TAN_SON_NHAT in {t["code"] for t in shown}
+    assert next(t["name"] for t in shown if t["code"] == TAN_SON_NHAT) == "Phường Tân Sơn Nhất"
+    assert all("Tân Sơn" in t["name"] for t in shown), shown
+    assert tab.page.locator("#no-match").is_hidden()
+
+
+def test_search_for_nothing_known_says_no_ward_matches(tab: Tab, fleet: Fleet) -> None:
+    tab.open(f"{fleet.url}/?lang=en")
+    tab.page.locator("#search").press_sequentially("khong co phuong nay")
+
+    assert [t for t in tiles_on_the_board(tab.page) if t["shown"]] == []
+    assert tab.page.locator("#no-match").inner_text() == MESSAGES["board.no_match"][1]
+
+
+# --- a ward's page
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_ward_page_shows_each_failing_check_with_its_value_and_limit(
+        tab: Tab, fleet: Fleet, language: Language) -> None:
+    api = fleet.wards(language)
+    chosen = failing_ward_per_check(api)
+    assert NUMERIC_CHECKS | {"platforms", "devices", "power"} <= set(chosen), chosen
+
+    for check_name, code in sorted(chosen.items()):
+        ward = api[code]
+        tab.open(f"{fleet.url}/ward/{code}?lang={language}")
+        page = tab.page
+        assert page.locator("h1").inner_text() == ward["name"]
+        assert page.locator("#verdict").inner_text() == \
+            MESSAGES["ward.not_ready"][0 if language == "vi" else 1]
+        for name, ok in ward["checks"].items():
+            expected = {True: "pass", False: "fail", None: "unknown"}[ok]
+            assert expected in (page.locator(f"#check-{name}").get_attribute("class") or ""), \
+                (code, name)
+        for failing in ward["failing"]:
+            item = page.locator(f"#check-{failing['check']}")
+            assert item.locator(".check-title").inner_text() == \
+                MESSAGES[f"check.{failing['check']}"][0 if language == "vi" else 1]
+            assert item.locator(".problems li").all_inner_texts() == failing["problems"]
+            if failing["check"] in NUMERIC_CHECKS:
+                for problem in failing["problems"]:
+                    assert len(re.findall(r"\d+(?:\.\d+)?", problem)) >= 2, problem
+        if tab.screen == "phone":
+            tab.assert_fits_the_screen()
+        if check_name == "power":
+            tab.screenshot(f"ward-{language}")
+
+
+def test_ward_page_of_a_ward_that_never_reported_says_it_is_silent(
+        tab: Tab, fleet: Fleet) -> None:
+    code = fleet.unreported[0]
+    tab.open(f"{fleet.url}/ward/{code}?lang=vi")
+    agent = fleet.wards()[code]["failing"]
+
+    assert tab.page.locator("#verdict").inner_text() == MESSAGES["ward.silent"][0]
+    assert [f["check"] for f in agent] == ["agent"]
+    assert tab.page.locator("#check-agent .problems li").all_inner_texts() == agent[0]["problems"]
+    if tab.screen == "phone":
+        tab.assert_fits_the_screen()
+    tab.screenshot("ward-silent-vi")
+
+
+# --- both languages
+
+
+def test_language_toggle_switches_every_visible_string(tab: Tab, fleet: Fleet) -> None:
+    failing = failing_ward_per_check(fleet.wards())
+    pages = {"board": "/", "ward": f"/ward/{failing['power']}", "dispatch": "/dispatch"}
+    for name, path in pages.items():
+        tab.open(f"{fleet.url}{path}?lang=vi")
+        assert_in_language(tab.page, "vi", fleet.inventory)
+        with tab.page.expect_navigation():
+            tab.page.locator("#language-toggle").click()
+        assert_in_language(tab.page, "en", fleet.inventory)
+        tab.screenshot(f"{name}-en")
+        with tab.page.expect_navigation():
+            tab.page.locator("#language-toggle").click()
+        assert_in_language(tab.page, "vi", fleet.inventory)
+
+
+def test_the_chosen_language_follows_the_reader_to_other_pages(tab: Tab, fleet: Fleet) -> None:
+    tab.open(f"{fleet.url}/?lang=en")
+    with tab.page.expect_navigation():
+        tab.page.locator(f"#tile-{TAN_SON_NHAT}").click()
+    assert_in_language(tab.page, "en", fleet.inventory)
+    tab.open(f"{fleet.url}/dispatch")  # no ?lang: the cookie remembers
+    assert_in_language(tab.page, "en", fleet.inventory)
+
+
+# --- the dispatch list
+
+
+def test_dispatch_list_and_csv_have_one_row_per_failing_ward(tab: Tab, fleet: Fleet) -> None:
+    api = fleet.wards()
+    failing = {code: w for code, w in api.items() if w["failing"]}
+    assert any(w["status"] == "silent" for w in failing.values())
+
+    tab.open(f"{fleet.url}/dispatch?lang=vi")
+    rows = tab.page.locator("#dispatch tbody tr").evaluate_all(
+        "(rows) => rows.map((r) => r.dataset.code)")
+    assert sorted(rows) == sorted(failing)
+    if tab.screen == "phone":
+        tab.assert_fits_the_screen()
+    tab.screenshot("dispatch-vi")
+
+    with tab.page.expect_download() as download:
+        tab.page.locator("#dispatch-csv").click()
+    path = download.value.path()
+    text = Path(path).read_text(encoding="utf-8-sig")
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert sorted(r["ward"] for r in table) == sorted(failing)
+    for row in table:
+        ward = failing[row["ward"]]
+        assert row["name"] == ward["name"]
+        assert row["failing_checks"].split() == [f["check"] for f in ward["failing"]]
+        assert row["problems"] == "; ".join(p for f in ward["failing"] for p in f["problems"])
+
+
+# --- the NOC login and a ward's own link
+
+
+@pytest.fixture(scope="module")
+def noc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
+    directory = tmp_path_factory.mktemp("noc")
+    users = directory / "noc-users.yaml"
+    users.write_text(f"users:\n  {NOC_USER}: '{hash_password(NOC_PASSWORD)}'\n")
+    with running_collector(directory, [TAN_SON_NHAT],
+                           extra_args=["--basic-auth-file", str(users)]) as collector:
+        yield collector
+
+
+NOC_ONLY = ["/", "/dispatch", "/dispatch.csv", "/api/v1/wards", "/metrics"]
+
+
+def test_board_and_dispatch_list_require_the_noc_login(browser: Browser, noc: Collector) -> None:
+    with new_context(browser) as anonymous:
+        for path in NOC_ONLY:
+            assert anonymous.request.get(noc.url + path).status == 401, path
+        with pytest.raises(PlaywrightError, match="ERR_INVALID_AUTH_CREDENTIALS"):
+            anonymous.new_page().goto(noc.url + "/")  # the browser is asked to log in
+    with new_context(browser, http_credentials={"username": NOC_USER,
+                                                "password": "wrong"}) as wrong:
+        assert wrong.request.get(noc.url + "/").status == 401
+    with new_context(browser, http_credentials={"username": NOC_USER,
+                                                "password": NOC_PASSWORD}) as logged_in:
+        tab = Tab(logged_in.new_page(), "desktop").watch()
+        tab.open(noc.url + "/")
+        assert tab.page.locator(".tile").count() == 168
+        tab.open(noc.url + "/dispatch")
+        assert tab.page.locator(f"#dispatch tr[data-code='{TAN_SON_NHAT}']").count() == 1
+        assert logged_in.request.get(noc.url + "/dispatch.csv").status == 200
+        assert tab.errors == []
+
+
+def test_a_ward_link_opens_that_ward_page_and_nothing_else(
+        browser: Browser, noc: Collector) -> None:
+    with new_context(browser, http_credentials={"username": NOC_USER,
+                                                "password": NOC_PASSWORD}) as logged_in:
+        page = logged_in.new_page()
+        assert (response := page.goto(f"{noc.url}/ward/{TAN_SON_NHAT}")) and response.ok
+        share_url = page.locator("#share-url").input_value()
+    key = re.search(r"[?&]key=([^&]+)", share_url)
+    assert share_url.startswith(f"{noc.url}/ward/{TAN_SON_NHAT}?") and key, share_url
+
+    with new_context(browser, "phone") as anonymous:
+        tab = Tab(anonymous.new_page(), "phone").watch()
+        tab.open(share_url)
+        assert tab.page.locator("h1").inner_text() == "Phường Tân Sơn Nhất"
+        assert tab.page.locator("#share-url").count() == 0  # the ward cannot mint links
+        assert tab.page.get_by_text(MESSAGES["ward.back"][0]).count() == 0
+        tab.assert_fits_the_screen()
+        tab.screenshot("ward-shared-vi")
+        with tab.page.expect_navigation():
+            tab.page.locator("#language-toggle").click()
+        assert tab.page.locator("html").get_attribute("lang") == "en"
+        assert tab.errors == []
+
+        other = next(c for c in load_inventory(DEFAULT_INVENTORY).wards if c != TAN_SON_NHAT)
+        for path in [f"/ward/{other}", *NOC_ONLY]:
+            refused = anonymous.request.get(f"{noc.url}{path}?key={key[1]}")
+            assert refused.status == 401, path
+        forged = ("A" if key[1][0] != "A" else "B") + key[1][1:]
+        tampered = anonymous.request.get(f"{noc.url}/ward/{TAN_SON_NHAT}?key={forged}")
+        assert tampered.status == 401
