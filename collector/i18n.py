@@ -88,6 +88,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "severity.critical": ("Nghiêm trọng", "Critical"),
     "severity.warning": ("Cảnh báo", "Warning"),
     "severity.info": ("Thông tin", "Info"),
+    "duration.seconds": ("{n} giây", "{n} s"),
     "duration.minutes": ("{n} phút", "{n} min"),
     "duration.hours": ("{n} giờ", "{n} h"),
     "duration.days": ("{n} ngày", "{n} days"),

@@ -140,7 +140,6 @@ async def ward_page(request: web.Request) -> web.Response:
         since = ward.check_since.get(check.name)
         checks.append({
             "name": check.name,
-            "title": check.title_vi if language == "vi" else check.title_en,
             "ok": ok,
             "problems": [i.describe(language) for i in outcome.failing] if outcome else [],
             "since": (translate("duration.ago", language, d=human_duration(now - since, language))
@@ -225,12 +224,15 @@ def history_chart(history: list[tuple[str, int]], total: int) -> dict[str, Any] 
         return None
     width, height, pad = 600, 160, 24
     n = len(history)
-    points = []
+    coordinates = []
     for index, (_, ready) in enumerate(history):
         x = pad + (width - 2 * pad) * (index / max(1, n - 1))
         y = height - pad - (height - 2 * pad) * (ready / max(1, total))
-        points.append(f"{x:.1f},{y:.1f}")
-    return {"points": " ".join(points), "width": width, "height": height, "pad": pad,
+        coordinates.append((round(x, 1), round(y, 1)))
+    points = " ".join(f"{x},{y}" for x, y in coordinates)
+    # A single day is a dot, not an invisible one-point line.
+    return {"points": points, "dots": coordinates, "width": width, "height": height,
+            "pad": pad,
             "first": history[0][0], "last": history[-1][0], "latest": history[-1][1],
             "total": total, "total_y": pad}
 

@@ -132,6 +132,8 @@ def readiness_history(rows: list[tuple[str, str, bool]],
 
 
 def human_duration(seconds: float, language: Language) -> str:
+    if seconds < 60:
+        return translate("duration.seconds", language, n=max(0, int(seconds)))
     if seconds < 3600:
         return translate("duration.minutes", language, n=max(1, int(seconds // 60)))
     if seconds < 2 * 86400:
