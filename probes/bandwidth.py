@@ -131,10 +131,8 @@ class _Stream:
         self.error: str | None = None
         self.ended = False
         self.end_of_stream_at: float | None = None
-        # The last kernel count and what this process had moved then, to carry on
-        # from once the socket is gone (the collector closed it after its stream).
-        self._last_counted: int | None = None
-        self._moved_at_last = 0
+        self.head_bytes = 0  # the download's response head, which the kernel counts too
+        self._last_acked: int | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.reader: asyncio.StreamReader | None = None
 
@@ -157,18 +155,19 @@ class _Stream:
         late wake-up does not shift bytes between windows). Upload: acknowledged
         by the collector (bytes still in the send buffer have not crossed the link).
         """
-        offset = TCPI_BYTES_RECEIVED_OFFSET if self.phase == "download" else (
-            TCPI_BYTES_ACKED_OFFSET)
-        info = None if self.end_of_stream_at is not None else self._info()
-        if info is not None and len(info) >= offset + TCPI_BYTES.size:
-            counted: int = TCPI_BYTES.unpack_from(info, offset)[0]
-            self._last_counted, self._moved_at_last = counted, self.moved
-            return counted
-        if self._last_counted is None:
-            return self.moved
-        if self.phase == "upload":
-            return self._last_counted
-        return self._last_counted + self.moved - self._moved_at_last
+        if self.phase == "download":
+            if self.end_of_stream_at is None:
+                info = self._info()
+                if info is not None and len(info) >= TCPI_BYTES_RECEIVED_OFFSET + 8:
+                    received: int = TCPI_BYTES.unpack_from(info, TCPI_BYTES_RECEIVED_OFFSET)[0]
+                    return received
+            # Once everything was read (or without TCP_INFO) this is the same count.
+            return self.head_bytes + self.moved
+        info = self._info()
+        if info is not None and len(info) >= TCPI_BYTES_ACKED_OFFSET + 8:
+            self._last_acked = TCPI_BYTES.unpack_from(info, TCPI_BYTES_ACKED_OFFSET)[0]
+        # A closed socket has no TCP_INFO: keep its last count rather than switch basis.
+        return self.moved if self._last_acked is None else self._last_acked
 
     def rtt_seconds(self) -> float | None:
         info = self._info()
@@ -186,7 +185,7 @@ class _Stream:
         try:
             await (self._download() if self.phase == "download" else self._upload())
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                ssl.SSLError) as exc:
+                ssl.SSLError, TimeoutError) as exc:
             if self.error is None:
                 self.error = f"{self.phase} stream broke: {exc or type(exc).__name__}"
         finally:
@@ -195,6 +194,7 @@ class _Stream:
     async def _read_head(self) -> None:
         assert self.reader is not None
         head = await self.reader.readuntil(b"\r\n\r\n")
+        self.head_bytes = len(head)
         status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
         parts = status_line.split(" ", 2)
         if len(parts) < 2 or parts[1] != "200":
@@ -221,11 +221,20 @@ class _Stream:
         self.writer.write(self.request_head)
         payload = _random_payload()
         frame = f"{len(payload):x}\r\n".encode() + payload + b"\r\n"
-        # Written until the probe has measured enough and aborts the connection.
-        while True:
-            self.writer.write(frame)
-            await self.writer.drain()
-            self.moved += len(payload)
+        # The collector only answers an upload that it refuses (or cuts short).
+        answer = asyncio.ensure_future(self._read_head())
+        try:
+            # Written until the probe has measured enough and aborts the connection.
+            while not answer.done():
+                self.writer.write(frame)
+                await self.writer.drain()
+                self.moved += len(payload)
+            answer.result()
+            self.error = "the collector ended the upload before the probe had measured enough"
+        finally:
+            if answer.done() and not answer.cancelled():
+                answer.exception()  # seen here; the stream's error says what it was
+            answer.cancel()
 
     def abort(self) -> None:
         if self.writer is not None:

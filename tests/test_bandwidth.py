@@ -207,6 +207,23 @@ async def test_the_token_travels_as_a_bearer_and_never_prints(
         assert TOKEN not in text
 
 
+async def test_a_refused_upload_keeps_the_download_figure_and_says_why(
+    start_server: ServerFactory,
+) -> None:
+    async def no_uploads(request: web.Request) -> bool:
+        return request.path != "/speedtest/upload"
+
+    server = await start_server(authorize=no_uploads)
+
+    result = await probe(server.url, QUICK, deadline_in(20))
+
+    assert not result.up
+    assert result.error and "401" in result.error and "upload" in result.error
+    assert result.download_bytes_per_second and result.download_bytes_per_second > 0
+    assert result.upload_bytes_per_second is None
+    assert server.slots.busy == 0
+
+
 async def test_downloads_need_a_held_slot(start_server: ServerFactory) -> None:
     server = await start_server()
 
