@@ -33,7 +33,8 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 # Random bytes are expensive to make and cheap to reuse: 8 MiB is more than any
 # WAN optimiser's window, and the stream walks through it chunk by chunk.
@@ -295,12 +296,11 @@ async def _upload(request: web.Request) -> web.Response:
                 break
             received += len(chunk)
             record.upload_bytes += len(chunk)
-    except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError):
+    except (ConnectionError, asyncio.IncompleteReadError):
         # The agent hangs up when it has measured enough; that is the normal end.
         pass
-    except Exception as exc:  # aiohttp's payload errors have no common base besides this
-        if type(exc).__module__.split(".")[0] != "aiohttp":
-            raise
+    except (HttpProcessingError, ClientPayloadError) as exc:
+        return _problem(400, f"malformed upload body: {exc}")
     return web.json_response({"bytes": received, "seconds": time.monotonic() - started})
 
 
