@@ -11,13 +11,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.lab.netns import Lab
+from tests.lab.netns import Lab, sweep_stale
 from tests.lab.require import require_binary, require_root
 
 
 def require_lab() -> None:
     require_root()
     require_binary("ip", "tc", "nft", "sysctl")
+    # A run killed mid-test (a CI timeout) could not remove its namespaces.
+    sweep_stale()
 
 
 @pytest.fixture

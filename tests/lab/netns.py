@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import selectors
 import signal
@@ -31,6 +32,42 @@ COMMAND_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 5.0
 READY_TIMEOUT_SECONDS = 15.0
 MAX_LINKS = 254
+
+
+def sweep_stale(prefix: str = "ss-") -> list[str]:
+    """Delete namespaces left by labs whose process died without cleaning up.
+
+    Only names of this module's own form (``PREFIX<pid>-<hex>-HOST``) are
+    considered, and only when that process is gone and nothing runs inside.
+    """
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
+                             timeout=COMMAND_TIMEOUT_SECONDS, check=False)
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)-[0-9a-f]{{4}}-\S+$")
+    removed = []
+    for line in listing.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        match = pattern.match(name)
+        if match is None or _alive(int(match.group(1))):
+            continue
+        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True,
+                              timeout=COMMAND_TIMEOUT_SECONDS, check=False)
+        if pids.returncode != 0 or pids.stdout.strip():
+            continue
+        deleted = subprocess.run(["ip", "netns", "del", name], capture_output=True,
+                                 timeout=COMMAND_TIMEOUT_SECONDS, check=False)
+        if deleted.returncode == 0:
+            removed.append(name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def python_command(*args: str) -> list[str]:
@@ -136,7 +173,9 @@ class Lab:
     """
 
     def __init__(self, prefix: str = "ss-"):
-        self.tag = f"{prefix}{secrets.token_hex(3)}"
+        # The creating process's id is in every name, so a later run can tell a
+        # lab whose process was killed before it could clean up (see sweep_stale).
+        self.tag = f"{prefix}{os.getpid()}-{secrets.token_hex(2)}"
         self.hosts: dict[str, Host] = {}
         self.links: list[Link] = []
         self._processes: list[subprocess.Popen[str]] = []
