@@ -138,6 +138,12 @@ async def openapi(_request: web.Request) -> web.Response:
     return web.Response(body=OPENAPI_PATH.read_bytes(), content_type="application/json")
 
 
+async def ward_token_present(request: web.Request) -> bool:
+    """Speed tests load the link and the server: only agents with a ward token may run one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and request.app[TOKENS].ward_for(token.strip()) is not None
+
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -219,5 +225,5 @@ def create_app(settings: CollectorSettings) -> web.Application:
     app.router.add_get("/api/openapi.json", openapi)
     app[SHARE] = ShareLinks.beside(settings.database_path)
     add_pages(app, app[STATE], app[SHARE], app[STORE].readiness_history)
-    add_speedtest_routes(app, slots=settings.speedtest_slots)
+    add_speedtest_routes(app, slots=settings.speedtest_slots, authorize=ward_token_present)
     return app

@@ -92,6 +92,9 @@ def test_bandwidth_against_the_collectors_speed_test(tmp_path: Any) -> None:
         token = collector.token_file("26968")
         code, document = probe("bandwidth", collector.url, "--duration", "1", "--streams",
                                "2", "--token-file", str(token))
+        refused_code, refused = probe("bandwidth", collector.url, "--duration", "1")
+    assert refused_code != 0 and refused["up"] is False
+    assert "401" in refused["error"], refused["error"]
     assert code == 0, document
     assert BANDWIDTH_FIELDS <= set(document)
     assert document["download_bytes_per_second"] > 0
