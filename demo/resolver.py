@@ -29,7 +29,8 @@ class _StandIn(asyncio.DatagramProtocol):
             return
         response = dns.message.make_response(query)
         question = query.question[0] if query.question else None
-        name = question.name.to_text().rstrip(".").lower() if question else ""
+        # A question is an RRset with no records, so it is falsy: test for None.
+        name = question.name.to_text().rstrip(".").lower() if question is not None else ""
         if question is not None and name in self.names:
             if question.rdtype == dns.rdatatype.A:
                 response.answer.append(
