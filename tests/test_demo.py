@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.lab.servers import free_port, http_get, spawn, stop_process
 
 
-def test_demo_serves_all_168_wards_within_60_seconds(tmp_path: Path) -> None:
+def test_demo_serves_all_168_wards_within_60_seconds_and_its_real_ward_is_ready(tmp_path: Path) -> None:
     port = free_port()
     log_path = tmp_path / "demo.log"
     process = spawn(
@@ -27,7 +27,7 @@ def test_demo_serves_all_168_wards_within_60_seconds(tmp_path: Path) -> None:
                 status, body = 0, b""
             metrics = body.decode()
             if status == 200 and metrics.count("sansang_ward_info{") == 168 \
-                    and 'sansang_icmp_rtt_avg_seconds{ward="26968"' in metrics:
+                    and 'sansang_ward_ready{ward="26968"} 1' in metrics:
                 break
             time.sleep(0.5)
     finally:
@@ -36,5 +36,11 @@ def test_demo_serves_all_168_wards_within_60_seconds(tmp_path: Path) -> None:
     assert metrics.count("sansang_ward_info{") == 168, output
     assert metrics.count('simulated="true"') >= 167
     assert 'sansang_icmp_rtt_avg_seconds{ward="26968",target="127.0.0.1"}' in metrics
+    # The real agent measures every check of its ward on loopback, and the ward is ready.
+    for kind in ("bandwidth_download_bytes_per_second", "dns_lookup_seconds",
+                 "platform_response_seconds"):
+        assert f'sansang_{kind}{{ward="26968"' in metrics
+    assert 'sansang_ward_ready{ward="26968"} 1' in metrics
+    assert metrics.count("sansang_ward_ready{") == 168
     assert "Press Ctrl-C to stop." in output
     assert "demo stopped" in output
