@@ -551,3 +551,77 @@ async def test_reports_dropped_while_their_batch_is_on_its_way_count_only_when_n
         assert spool.dropped == full_dropped + counted_in_flight
     finally:
         spool.close()
+
+
+# --- an agent the collector does not (yet) let in
+
+
+def test_an_agent_refused_for_its_token_keeps_its_reports_until_it_is_let_in(
+    tmp_path: Path,
+) -> None:
+    agent_dir = tmp_path / "agent"
+    spool_path, database = agent_dir / "spool.sqlite3", tmp_path / "collector" / "collector.sqlite3"
+    with running_collector(tmp_path / "collector", [WARD]) as collector:
+        # A token the collector does not know: rotated on one side only, or mistyped.
+        token_file = agent_dir / "token"
+        agent_dir.mkdir()
+        token_file.write_text(uuid.uuid4().hex + "\n")
+        config = {
+            "ward": WARD, "collector_url": collector.url, "token_file": str(token_file),
+            "icmp": {"targets": ["127.0.0.1"], "interval_seconds": 1, "count": 1,
+                     "timeout_seconds": 0.5},
+            "spool": {"path": str(spool_path)},
+            "push": {"interval_seconds": 1, "max_backoff_seconds": 2},
+            "jitter_seconds": 0,
+        }
+        assert collector.log_path is not None
+        with running_agent(agent_dir, config):
+            wait_until(lambda: collector.log_path is not None
+                       and collector.log_path.read_text().count('"POST /api/v1/reports') >= 3,
+                       30, what="three refused pushes")
+        refused = {r.id for r in spool_rows(spool_path)}
+        ever_refused, _ = spool_totals(spool_path)
+        assert stored_ids(database) == []
+        token_file.write_text(collector.tokens[WARD] + "\n")
+        with running_agent(agent_dir, config):
+            wait_until(lambda: refused <= set(stored_ids(database)), 30,
+                       what="the refused reports stored once the token is right")
+        stored = set(stored_ids(database))
+        left = {r.id for r in spool_rows(spool_path)}
+        ever, dropped = spool_totals(spool_path)
+    print(f"refused token: {ever_refused} spooled while refused, {len(refused)} still spooled "
+          f"when the token was fixed, {len(stored)} stored in the end")
+    assert len(refused) == ever_refused
+    assert (dropped, len(stored | left)) == (0, ever)
+
+
+def test_a_batch_too_large_for_the_collector_is_split_never_thrown_away(tmp_path: Path) -> None:
+    agent_dir = tmp_path / "agent"
+    spool_path, database = agent_dir / "spool.sqlite3", tmp_path / "collector" / "collector.sqlite3"
+    spool = Spool(spool_path, 64 << 20, 7 * 86400)
+    start = time.time() - 600
+    backlog = []
+    for i in range(300):
+        report = icmp_report(start + i)
+        report["result"]["rtts_seconds"] = [0.0004] * 100  # about 2 KB a report
+        backlog.append(report)
+        spool.put(report)
+    spool.close()
+    with running_collector(tmp_path / "collector", [WARD],
+                           extra_args=["--max-body-bytes", str(64 * 1024)]) as collector:
+        config = {
+            "ward": WARD, "collector_url": collector.url,
+            "token_file": str(collector.token_file(WARD)),
+            "spool": {"path": str(spool_path)},
+            "push": {"interval_seconds": 1, "batch_size": 200, "max_batches_per_second": 10,
+                     "max_backoff_seconds": 1},
+        }
+        with running_agent(agent_dir, config):
+            wait_until(lambda: not spool_rows(spool_path), 60, what="the backlog delivered")
+        assert collector.log_path is not None
+        too_large = collector.log_path.read_text().count('/api/v1/reports HTTP/1.1" 413')
+        stored = stored_ids(database)
+    print(f"413 split: {too_large} pushes refused as too large, {len(stored)} of "
+          f"{len(backlog)} stored")
+    assert too_large > 0
+    assert sorted(stored) == sorted(r["id"] for r in backlog)

@@ -1,8 +1,10 @@
 """Pushes spooled reports to the collector, oldest first, deleting only what it acknowledged.
 
-Failures back off exponentially with jitter; 429 and 503 honour ``Retry-After``;
-a 4xx other than 429 means the batch itself is wrong, so it is set aside (logged
-and removed) rather than retried for ever.
+Failures back off exponentially with jitter; 429 and 503 honour ``Retry-After``.
+401 and 403 mean this agent is not let in (a token rotated on one side only, a
+ward code mistyped): its reports stay until it is. 413 halves the batch. Any
+other 4xx means the batch itself is wrong, so it is set aside (logged and
+removed) rather than retried for ever.
 """
 
 from __future__ import annotations
@@ -77,8 +79,12 @@ class Pusher:
             self.spool.acknowledge(acked)
             return PushOutcome(acknowledged=len(acked))
         reason = body.get("error") if isinstance(body, dict) else None
-        if status in (429, 503) or status >= 500:
+        if status in (401, 403, 429, 503) or status >= 500:
             return PushOutcome(retry_after=retry_after, error=f"collector said {status}: {reason}")
+        if status == 413 and len(batch) > 1:
+            self.batch_size = max(1, len(batch) // 2)
+            return PushOutcome(error=f"collector said 413: {reason}; "
+                                     f"now sending {self.batch_size} at a time")
         # The collector refused the batch itself; retrying the same bytes cannot succeed.
         log.error("collector refused %d report(s) with %d: %s %s; setting them aside",
                   len(batch), status, reason, body.get("details") if isinstance(body, dict) else "")
