@@ -3,14 +3,12 @@ every query of every panel returns data from a live Prometheus scraping a fed co
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import json
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ from dashboards.common import DATASOURCE, iter_panels
 from dashboards.generate import DASHBOARDS_DIR, main, render_files, stale
 from inventory import DEFAULT_INVENTORY, load_inventory
 from tests.lab.require import require_binary
-from tests.lab.servers import ROOT, running_collector, running_prometheus
+from tests.lab.servers import ROOT, running_collector, running_fleet, running_prometheus
 
 JSON_DIR = DASHBOARDS_DIR / "json"
 UIDS = {"sansang-city", "sansang-ward", "sansang-dispatch", "sansang-platforms"}
@@ -278,7 +276,7 @@ def fleet_pushing(collector_url: str, codes: list[str], tokens: dict[str, str]
                   ) -> Iterator[None]:
     """The simulated fleet pushing every second, from its own thread and event loop, until
     the block ends (the tests block on Prometheus meanwhile)."""
-    from demo.fleet import SimulatedWard, profile_for, run_fleet
+    from demo.fleet import SimulatedWard, profile_for
 
     inventory = load_inventory(DEFAULT_INVENTORY)
     fleet = []
@@ -287,21 +285,8 @@ def fleet_pushing(collector_url: str, codes: list[str], tokens: dict[str, str]
         # Bandwidth is measured (and judged) only on a ward with a contracted link.
         contract = links[0].download_bytes_per_second if links else None
         fleet.append(SimulatedWard(code, tokens[code], profile_for(code), contract))
-    loop = asyncio.new_event_loop()
-    task = loop.create_task(run_fleet(collector_url, fleet, interval_seconds=1.0))
-
-    def run() -> None:
-        with contextlib.suppress(asyncio.CancelledError):
-            loop.run_until_complete(task)
-        loop.close()
-
-    thread = threading.Thread(target=run, name="simulated-fleet", daemon=True)
-    thread.start()
-    try:
+    with running_fleet(collector_url, fleet, interval_seconds=1.0):
         yield
-    finally:
-        loop.call_soon_threadsafe(task.cancel)
-        thread.join(10)
 
 
 @pytest.mark.servers

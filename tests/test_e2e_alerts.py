@@ -10,7 +10,6 @@ every promise below is stated in those compressed terms.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from demo.fleet import SimulatedWard
 from demo.inventory import demo_inventory_document
 from inventory import DEFAULT_INVENTORY, load_inventory
 from inventory.criteria import CHECKS_BY_NAME
+from tests.lab.bridge import bridged
 from tests.lab.netns import Lab, python_command
 from tests.lab.servers import (
     ROOT,
@@ -33,8 +33,6 @@ from tests.lab.servers import (
     running_fleet,
     running_prometheus,
     running_webhook_receiver,
-    spawn,
-    stop_process,
     wait_until,
 )
 
@@ -131,21 +129,10 @@ def test_alerts_agree_with_verdicts_inhibit_and_follow_a_broken_link(tmp_path: P
         core = lab.add_host("core")
         ward = lab.add_host("ward", unprivileged_ping=True)
         lab.link(core, ward)
-        socket_path = str(tmp_path / "collector.sock")
-        host_bridge = spawn([sys.executable, "-m", "tests.lab.bridge", "unix-to-tcp",
-                             "--unix", socket_path, "--connect",
-                             collector.url.removeprefix("http://")],
-                            tmp_path / "bridge.log")
-        try:
-            wait_until(lambda: Path(socket_path).exists(), 10, what="host bridge")
-            ward_bridge = lab.start(ward, python_command("-m", "tests.lab.bridge",
-                                                         "tcp-to-unix", "--listen",
-                                                         "127.0.0.1:18080", "--unix",
-                                                         socket_path))
-            lab.wait_for_line(ward_bridge, "ready")
+        with bridged(lab, ward, collector.url, tmp_path) as collector_in_ward:
             agent_config = tmp_path / "agent.yaml"
             agent_config.write_text(yaml.safe_dump({
-                "ward": real_ward, "collector_url": "http://127.0.0.1:18080",
+                "ward": real_ward, "collector_url": collector_in_ward,
                 "token_file": str(collector.token_file(real_ward)),
                 "icmp": {"targets": [core.address_toward(ward)], "count": 10,
                          "packet_interval_seconds": 0.05, "timeout_seconds": 0.2,
@@ -253,5 +240,3 @@ def test_alerts_agree_with_verdicts_inhibit_and_follow_a_broken_link(tmp_path: P
                 print(f"WardPacketLoss fired {fired_after:.1f} s after the break "
                       f"(promise {promise:.1f} s), resolved {resolved_after:.1f} s after the "
                       f"repair (promise {resolve_promise:.1f} s)")
-        finally:
-            stop_process(host_bridge)

@@ -16,9 +16,10 @@ from typing import Any
 import yaml
 
 from inventory.model import PLATFORM_IDS
+from tests.lab.bridge import bridged
 from tests.lab.netns import Lab, python_command
 from tests.lab.require import require_binary
-from tests.lab.servers import ROOT, http_get, running_collector, spawn, stop_process, wait_until
+from tests.lab.servers import ROOT, http_get, running_collector, wait_until
 
 WARD = "26968"
 
@@ -66,20 +67,10 @@ def test_field_check_fails_on_a_fault_passes_after_the_fix_and_pushes(tmp_path: 
                    15, what="platform stand-ins")
         assert web.poll() is None
 
-        socket_path = str(tmp_path / "collector.sock")
-        host_bridge = spawn([sys.executable, "-m", "tests.lab.bridge", "unix-to-tcp",
-                             "--unix", socket_path, "--connect",
-                             collector.url.removeprefix("http://")], tmp_path / "bridge.log")
-        try:
-            wait_until(lambda: Path(socket_path).exists(), 10, what="host bridge")
-            bridge = lab.start(ward, python_command("-m", "tests.lab.bridge", "tcp-to-unix",
-                                                    "--listen", "127.0.0.1:18080", "--unix",
-                                                    socket_path))
-            lab.wait_for_line(bridge, "ready")
-
+        with bridged(lab, ward, collector.url, tmp_path) as collector_in_ward:
             config = tmp_path / "agent.yaml"
             config.write_text(yaml.safe_dump({
-                "ward": WARD, "collector_url": "http://127.0.0.1:18080",
+                "ward": WARD, "collector_url": collector_in_ward,
                 "token_file": str(collector.token_file(WARD)),
                 "icmp": {"targets": [core_address], "count": 20,
                          "packet_interval_seconds": 0.02, "timeout_seconds": 0.3},
@@ -111,5 +102,3 @@ def test_field_check_fails_on_a_fault_passes_after_the_fix_and_pushes(tmp_path: 
             assert report["ready"] is True
             verdict = collector_verdict(collector.url)
             assert verdict["failing"] == [] and verdict["checks"]["loss"] is True
-        finally:
-            stop_process(host_bridge)

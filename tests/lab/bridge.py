@@ -16,6 +16,12 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.lab.netns import Host, Lab
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -65,6 +71,28 @@ async def _serve(server: asyncio.base_events.Server) -> None:
     async with server:
         print("ready", flush=True)
         await stop.wait()
+
+
+@contextlib.contextmanager
+def bridged(lab: Lab, host: Host, service_url: str, directory: Path,
+            port: int = 18080) -> Iterator[str]:
+    """Make the host's loopback ``service_url`` reachable inside ``host`` at the URL yielded."""
+    from tests.lab.netns import python_command
+    from tests.lab.servers import spawn, stop_process, wait_until
+
+    socket_path = directory / f"bridge-{host.name}-{port}.sock"
+    outside = spawn([sys.executable, "-m", "tests.lab.bridge", "unix-to-tcp", "--unix",
+                     str(socket_path), "--connect", service_url.removeprefix("http://")],
+                    directory / f"bridge-{host.name}-{port}.log")
+    try:
+        wait_until(socket_path.exists, 10, what="host side of the bridge")
+        inside = lab.start(host, python_command("-m", "tests.lab.bridge", "tcp-to-unix",
+                                                "--listen", f"127.0.0.1:{port}", "--unix",
+                                                str(socket_path)))
+        lab.wait_for_line(inside, "ready")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(outside)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ stops it, killing if need be, when the block ends, even after a failure.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -13,20 +14,22 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from tests.lab.require import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -82,35 +85,37 @@ def spawn(args: list[str], log_path: Path, cwd: Path = ROOT,
 
 
 @contextlib.contextmanager
-def running_platforms() -> Iterator[dict[str, str]]:
-    """Loopback stand-ins for the four platforms, served from a thread of their own
-    (tests block while waiting, so the servers must not share the test's event loop)."""
-    import asyncio
-    import threading
-
-    from demo.platforms import platform_urls, start_platforms
-
+def loop_in_thread(name: str) -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop running in a thread of its own, for servers a blocking test talks to
+    (tests wait with sleeps and subprocesses, so servers must not share their loop)."""
     loop = asyncio.new_event_loop()
-    started: dict[str, Any] = {}
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        runner, base = loop.run_until_complete(start_platforms())
-        started.update(runner=runner, base=base)
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
-
-    thread = threading.Thread(target=serve, name="platform-stand-ins", daemon=True)
+    thread = threading.Thread(target=loop.run_forever, name=name, daemon=True)
     thread.start()
-    assert ready.wait(10), "platform stand-ins did not start"
     try:
-        yield platform_urls(started["base"])
+        yield loop
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
+        loop.close()
+
+
+def run_in(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, T],
+           timeout: float = 30) -> T:
+    """Run ``coroutine`` on ``loop`` (another thread's) and wait for its result."""
+    return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout)
+
+
+@contextlib.contextmanager
+def running_platforms() -> Iterator[dict[str, str]]:
+    """Loopback stand-ins for the four platforms."""
+    from demo.platforms import platform_urls, start_platforms
+
+    with loop_in_thread("platform-stand-ins") as loop:
+        runner, base = run_in(loop, start_platforms())
+        try:
+            yield platform_urls(base)
+        finally:
+            run_in(loop, runner.cleanup())
 
 
 def stop_process(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
@@ -271,9 +276,6 @@ class WebhookReceiver:
 @contextlib.contextmanager
 def running_webhook_receiver() -> Iterator[WebhookReceiver]:
     """An Alertmanager webhook receiver on loopback, recording each notification."""
-    import asyncio
-    import threading
-
     from aiohttp import web
 
     receiver = WebhookReceiver(url="")
@@ -282,33 +284,21 @@ def running_webhook_receiver() -> Iterator[WebhookReceiver]:
         receiver.received.append((time.time(), await request.json()))
         return web.Response(text="ok")
 
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    holder: dict[str, Any] = {}
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
+    async def start() -> web.AppRunner:
         app = web.Application()
         app.router.add_post("/{path:.*}", notified)
         runner = web.AppRunner(app, access_log=None)
-        loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        loop.run_until_complete(site.start())
-        holder["runner"] = runner
-        receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        return runner
 
-    thread = threading.Thread(target=serve, name="webhook-receiver", daemon=True)
-    thread.start()
-    assert ready.wait(10), "webhook receiver did not start"
-    try:
-        yield receiver
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
+    with loop_in_thread("webhook-receiver") as loop:
+        runner = run_in(loop, start())
+        receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        try:
+            yield receiver
+        finally:
+            run_in(loop, runner.cleanup())
 
 
 @dataclass
@@ -358,26 +348,20 @@ def running_alertmanager(directory: Path, config: dict[str, Any],
 def running_fleet(collector_url: str, wards: list[Any], interval_seconds: float
                   ) -> Iterator[None]:
     """The simulated fleet pushing every ``interval_seconds`` from a thread of its own."""
-    import asyncio
-    import threading
-
     from demo.fleet import run_fleet
 
-    loop = asyncio.new_event_loop()
-    task: dict[str, Any] = {}
+    async def start() -> asyncio.Task[None]:
+        return asyncio.create_task(run_fleet(collector_url, wards, interval_seconds))
 
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        task["t"] = loop.create_task(run_fleet(collector_url, wards, interval_seconds))
+    async def stop(task: asyncio.Task[None]) -> None:
+        # Cancelled and awaited inside its loop, so its session closes before the loop ends.
+        task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            loop.run_until_complete(task["t"])
-        loop.close()
+            await task
 
-    thread = threading.Thread(target=run, name="simulated-fleet", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        wait_until(lambda: "t" in task, 5, what="fleet task")
-        loop.call_soon_threadsafe(task["t"].cancel)
-        thread.join(15)
+    with loop_in_thread("simulated-fleet") as loop:
+        task = run_in(loop, start())
+        try:
+            yield
+        finally:
+            run_in(loop, stop(task))
