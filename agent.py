@@ -204,9 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_agent_config(args.config)
     except ConfigError as exc:
-        print(f"invalid agent config {args.config}:", file=sys.stderr)
-        for line in exc.problems:
-            print(f"  {line}", file=sys.stderr)
+        exc.report(f"invalid agent config {args.config}")
         return 2
     if args.command == "run":
         from ward_agent.runner import AgentRunner

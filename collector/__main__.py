@@ -134,9 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         inventory = load_inventory(args.inventory)
     except ConfigError as exc:
-        print(f"invalid inventory {args.inventory}:", file=sys.stderr)
-        for line in exc.problems:
-            print(f"  {line}", file=sys.stderr)
+        exc.report(f"invalid inventory {args.inventory}")
         return 2
 
     if args.command == "provision":
@@ -188,8 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app = create_app(settings)
     except ConfigError as exc:
-        for line in exc.problems:
-            print(line, file=sys.stderr)
+        exc.report("cannot start the collector")
         return 2
     host, port = args.listen
     scheme = "https" if ssl_context else "http"

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bcrypt
-import yaml
 
-from inventory.yamlfile import ConfigError
+from inventory.yamlfile import ConfigError, read_yaml
 
 # A fixed hash to compare against for unknown users, so their answer takes as long.
 _DUMMY_HASH = bcrypt.hashpw(b"unknown-user", bcrypt.gensalt(rounds=10))
@@ -70,10 +69,7 @@ class BasicAuth:
 
     @classmethod
     def from_file(cls, path: Path) -> BasicAuth:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+        data, _ = read_yaml(path)
         users = data.get("users") if isinstance(data, dict) else None
         if not isinstance(users, dict) or not users:
             raise ConfigError([f"{path}: users: expected a mapping of user name to bcrypt hash"])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from inventory.yamlfile import ConfigError
+from inventory.yamlfile import ConfigError, read_yaml
 from probes.secret import Secret
 
 PREFIX = "sha256:"
@@ -36,12 +36,8 @@ class TokenBook:
 
     @classmethod
     def from_file(cls, path: Path) -> TokenBook:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise ConfigError([f"{path}: cannot read tokens file: {exc.strerror}"]) from None
-        except yaml.YAMLError as exc:
-            raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
+        data, _ = read_yaml(path)
+        data = data or {}
         if not isinstance(data, dict):
             raise ConfigError([f"{path}: expected a mapping of ward code to token hash"])
         problems = []

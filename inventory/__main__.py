@@ -25,9 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         inventory = load_inventory(args.file)
     except ConfigError as exc:
-        print(f"{args.file}: invalid inventory, {len(exc.problems)} problem(s):", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        exc.report(f"{args.file}: invalid inventory")
         return 1
 
     kinds = Counter(w.kind for w in inventory.wards.values())

@@ -7,10 +7,11 @@ value remembers its line so validation errors can point at it.
 from __future__ import annotations
 
 import difflib
+import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -24,6 +25,13 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(problems))
+
+    def report(self, title: str, stream: TextIO | None = None) -> None:
+        """Print ``title`` and every problem, one per line, for a person to act on."""
+        stream = stream or sys.stderr
+        print(f"{title} ({len(self.problems)} problem(s)):", file=stream)
+        for problem in self.problems:
+            print(f"  {problem}", file=stream)
 
 
 def format_path(loc: Location) -> str:
