@@ -223,11 +223,15 @@ def test_a_60_second_collector_outage_loses_nothing_and_prometheus_sees_the_ward
         backlog = spool_rows(spool_path)
         snapshot_at = time.time()
 
+        assert backlog, "the agent spooled nothing during the outage"
         with running_collector(collector_dir, [WARD], port=port, tokens=first.tokens,
                                extra_args=collector_args):
             restarted_at = time.time()
             backlog_ids = {r.id for r in backlog}
             newest = max(r.measured_at for r in backlog)
+            # Measured: drained is the first moment the store holds the whole backlog;
+            # current is the first moment Prometheus's own instant query returns a last
+            # report time at least as new as the newest backlog report.
             drained_at = current_at = None
             deadline = time.monotonic() + 60
             while current_at is None and time.monotonic() < deadline:
@@ -624,4 +628,30 @@ def test_a_batch_too_large_for_the_collector_is_split_never_thrown_away(tmp_path
     print(f"413 split: {too_large} pushes refused as too large, {len(stored)} of "
           f"{len(backlog)} stored")
     assert too_large > 0
+    assert sorted(stored) == sorted(r["id"] for r in backlog)
+
+
+def test_a_rate_limited_agent_waits_as_told_and_loses_nothing(tmp_path: Path) -> None:
+    agent_dir = tmp_path / "agent"
+    spool_path, database = agent_dir / "spool.sqlite3", tmp_path / "collector" / "collector.sqlite3"
+    spool = Spool(spool_path, 64 << 20, 7 * 86400)
+    backlog = [icmp_report(time.time() - 600 + i) for i in range(400)]
+    for report in backlog:
+        spool.put(report)
+    spool.close()
+    with running_collector(tmp_path / "collector", [WARD],
+                           extra_args=["--rate", "1", "--rate-burst", "1"]) as collector:
+        config = {
+            "ward": WARD, "collector_url": collector.url,
+            "token_file": str(collector.token_file(WARD)),
+            "spool": {"path": str(spool_path)},
+            "push": {"interval_seconds": 1, "batch_size": 100, "max_batches_per_second": 10},
+        }
+        with running_agent(agent_dir, config):
+            wait_until(lambda: not spool_rows(spool_path), 60, what="the backlog delivered")
+        assert collector.log_path is not None
+        limited = collector.log_path.read_text().count('/api/v1/reports HTTP/1.1" 429')
+        stored = stored_ids(database)
+    print(f"rate limit: {limited} pushes answered 429, {len(stored)} of {len(backlog)} stored")
+    assert limited > 0
     assert sorted(stored) == sorted(r["id"] for r in backlog)
