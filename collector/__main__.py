@@ -11,7 +11,7 @@ from aiohttp import web
 
 from collector.app import CollectorSettings, create_app
 from collector.provision import provision
-from collector.security import hash_password, server_tls_context
+from collector.security import AccessLogWithoutQuery, hash_password, server_tls_context
 from collector.tokens import issue_token
 from inventory.load import DEFAULT_INVENTORY, load_inventory
 from inventory.yamlfile import ConfigError
@@ -190,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     host, port = args.listen
     scheme = "https" if ssl_context else "http"
-    web.run_app(app, host=host, port=port, ssl_context=ssl_context, print=lambda _m: print(
+    web.run_app(app, host=host, port=port, ssl_context=ssl_context,
+                access_log_class=AccessLogWithoutQuery, print=lambda _m: print(
         f"sansang collector on {scheme}://{host}:{port}/ (metrics at /metrics)", flush=True))
     return 0
 

@@ -88,10 +88,10 @@ def build() -> dict[str, Any]:
                 "cluster": {"type": "string"}, "simulated": {"type": "boolean"},
                 "status": {"type": "string", "enum": ["ready", "not_ready", "silent"]},
                 "ready": {"type": "boolean"},
-                "last_report_at": {"type": "number", "nullable": True},
+                "last_report_at": {"type": ["number", "null"]},
                 "checks": {"type": "object", "description": "check name -> true (passes), "
                            "false (fails) or null (no data yet)",
-                           "additionalProperties": {"type": "boolean", "nullable": True}},
+                           "additionalProperties": {"type": ["boolean", "null"]}},
                 "failing": {"type": "array", "items": {
                     "type": "object", "required": ["check", "title", "severity", "since",
                                                    "problems"],
@@ -104,8 +104,8 @@ def build() -> dict[str, Any]:
                                      "description": "measured value beside the threshold, "
                                                     "in words"},
                     }}},
-                "address": {"type": "string", "nullable": True},
-                "contact": {"type": "object", "nullable": True},
+                "address": {"type": ["string", "null"]},
+                "contact": {"type": ["object", "null"]},
             },
         },
         "WardList": {
@@ -123,7 +123,7 @@ def build() -> dict[str, Any]:
         },
     })
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "sansang collector",
             "version": "1",

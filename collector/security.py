@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bcrypt
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web import BaseRequest, StreamResponse
 
 from inventory.yamlfile import ConfigError, read_yaml
 
@@ -120,3 +122,11 @@ def server_tls_context(cert_file: Path, key_file: Path,
         context.load_verify_locations(client_ca_file)
         context.verify_mode = ssl.CERT_REQUIRED
     return context
+
+
+class AccessLogWithoutQuery(AbstractAccessLogger):
+    """The access log, minus query strings: a ward's shared link carries its key there."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        self.logger.info('%s "%s %s" %d %s %.3fs', request.remote, request.method, request.path,
+                         response.status, response.body_length, time)

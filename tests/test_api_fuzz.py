@@ -95,19 +95,11 @@ def push_schema_refusal() -> UnsupportedSchema | None:
 REFUSAL = push_schema_refusal()
 
 
-@pytest.mark.xfail(strict=True, raises=UnsupportedSchema, reason=(
-    "collector/openapi.py declares OpenAPI 3.0.3 but writes measured_at as "
-    '{"type": "number", "exclusiveMinimum": 0}, which is 3.1 (JSON Schema 2020-12) syntax; '
-    '3.0 wants "minimum": 0, "exclusiveMinimum": true. schemathesis therefore rejects the '
-    "push operation's request schema. Declaring 3.1.0, or the 3.0 form, fixes it; then "
-    "this marker goes and the push fuzz below runs by itself."))
 def test_schemathesis_can_generate_pushes_from_the_document() -> None:
-    if REFUSAL is not None:
-        raise REFUSAL
+    # The document is OpenAPI 3.1 (JSON Schema 2020-12), as pydantic writes its types.
+    assert REFUSAL is None, REFUSAL
 
 
-@pytest.mark.skipif(REFUSAL is not None,
-                    reason="no push can be generated from the document (the xfail above)")
 @pushes.parametrize()
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -198,3 +198,17 @@ async def test_client_certificates_are_required_when_a_client_ca_is_given(
                 assert response.status == 200
     finally:
         await runner.cleanup()
+
+
+def test_a_wards_share_key_never_reaches_the_access_log(tmp_path: Path) -> None:
+    from collector.pages import ShareLinks
+    from tests.lab.servers import http_get, running_collector
+
+    with running_collector(tmp_path, ["26968"]) as collector:
+        key = ShareLinks.beside(tmp_path / "collector.sqlite3").key("26968")
+        status, _ = http_get(f"{collector.url}/ward/26968?key={key}&lang=en")
+        assert status == 200
+    assert collector.log_path is not None
+    log = collector.log_path.read_text()
+    assert '"GET /ward/26968"' in log
+    assert key not in log
