@@ -76,3 +76,27 @@ def test_any_report_body_round_trips_through_the_spool(
         spool.put(r)
     assert [b.body for b in spool.oldest(100)] == reports
     spool.close()
+
+
+class FullDiskSpool(Spool):
+    """A spool whose disk refuses every write, as a full file system does."""
+
+    def _insert(self, report: dict[str, Any], body: str) -> None:
+        import sqlite3
+
+        raise sqlite3.OperationalError("database or disk is full")
+
+
+def test_a_full_disk_keeps_reports_in_memory_until_delivered(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "s.sqlite3", 1 << 20, 3600)
+    before = report()
+    spool.put(before)
+    spool.__class__ = FullDiskSpool  # the disk fills up while the agent runs
+    during = [report() for _ in range(3)]
+    for r in during:
+        spool.put(r)  # never raises: probing goes on
+    assert len(spool) == 4
+    assert [b.id for b in spool.oldest(10)] == [before["id"], *(r["id"] for r in during)]
+    spool.acknowledge([before["id"], during[0]["id"]])
+    assert [b.id for b in spool.oldest(10)] == [r["id"] for r in during[1:]]
+    assert spool.dropped == 0

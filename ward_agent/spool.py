@@ -8,11 +8,18 @@ dropped first and counted, and the count itself is reported.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("sansang.agent.spool")
+
+# Reports kept in memory while the disk refuses writes (about 10 MB at most).
+MEMORY_LIMIT = 10_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spool (
@@ -43,12 +50,28 @@ class Spool:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        self._memory: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._memory_dropped = 0
 
     def close(self) -> None:
         self._db.close()
 
     def put(self, report: dict[str, Any]) -> None:
         body = json.dumps(report, separators=(",", ":"))
+        try:
+            self._insert(report, body)
+        except sqlite3.Error as exc:
+            # A full or failing disk must not stop the agent: keep the report in memory,
+            # bounded, until it is delivered (it is lost only if the agent dies meanwhile).
+            if not self._memory:
+                log.error("cannot write the spool %s (%s); keeping reports in memory",
+                          self.path, exc)
+            self._memory[report["id"]] = report
+            while len(self._memory) > MEMORY_LIMIT:
+                self._memory.popitem(last=False)
+                self._memory_dropped += 1
+
+    def _insert(self, report: dict[str, Any], body: str) -> None:
         with self._transaction():
             self._db.execute(
                 "INSERT OR IGNORE INTO spool (id, measured_at, body, size) VALUES (?, ?, ?, ?)",
@@ -60,12 +83,21 @@ class Spool:
         rows = self._db.execute(
             "SELECT seq, id, body FROM spool ORDER BY seq LIMIT ?", (limit,)
         ).fetchall()
-        return [SpooledReport(seq, rid, json.loads(body)) for seq, rid, body in rows]
+        spooled = [SpooledReport(seq, rid, json.loads(body)) for seq, rid, body in rows]
+        # Reports held in memory (the disk refused them) are newer: they follow.
+        held = [SpooledReport(-1, rid, body)
+                for rid, body in list(self._memory.items())[:limit - len(spooled)]]
+        return spooled + held
 
     def acknowledge(self, ids: list[str], delivered: bool = True) -> None:
         """Delete ``ids``. A delivered report that the bounds dropped while it was on its way
         to the collector was not lost after all, so it comes off the dropped count again."""
         unique = set(ids)
+        for report_id in list(unique):
+            if self._memory.pop(report_id, None) is not None:
+                unique.discard(report_id)
+        if not unique:
+            return
         with self._transaction():
             removed = self._db.executemany("DELETE FROM spool WHERE id = ?",
                                            [(i,) for i in unique]).rowcount
@@ -76,7 +108,8 @@ class Spool:
                 )
 
     def __len__(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM spool").fetchone()[0])
+        stored = int(self._db.execute("SELECT count(*) FROM spool").fetchone()[0])
+        return stored + len(self._memory)
 
     def size_bytes(self) -> int:
         return int(self._db.execute("SELECT coalesce(sum(size), 0) FROM spool").fetchone()[0])
@@ -84,7 +117,7 @@ class Spool:
     @property
     def dropped(self) -> int:
         row = self._db.execute("SELECT value FROM counters WHERE name = 'dropped'").fetchone()
-        return int(row[0]) if row else 0
+        return (int(row[0]) if row else 0) + self._memory_dropped
 
     def _enforce_bounds(self) -> None:
         too_old = time.time() - self.max_age_seconds
@@ -116,4 +149,7 @@ class _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            self._db.execute("COMMIT")
+        elif self._db.in_transaction:
+            self._db.execute("ROLLBACK")
