@@ -9,7 +9,9 @@ from pathlib import Path
 from tests.lab.servers import free_port, http_get, spawn, stop_process
 
 
-def test_demo_serves_all_168_wards_within_60_seconds_and_its_real_ward_is_ready(tmp_path: Path) -> None:
+def test_demo_serves_all_168_wards_within_60_seconds_and_its_real_ward_is_ready(
+    tmp_path: Path,
+) -> None:
     port = free_port()
     log_path = tmp_path / "demo.log"
     process = spawn(
