@@ -146,16 +146,18 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
     scale = QUICK if args.quick else FULL
-    started = time.monotonic()
+    started, load_before = time.monotonic(), os.getloadavg()[0]
     with work_folder(args.keep) as work:
         rows, crashed = run_benchmarks(names, scale, work)
+    load_after = os.getloadavg()[0]
     print(f"\nsansang benchmarks ({scale.name}, {scale.wards:,} wards; "
-          f"{os.cpu_count()} cores shared with whatever else runs; "
-          f"{time.monotonic() - started:.0f} s)\n")
+          f"{time.monotonic() - started:.0f} s; {os.cpu_count()} cores shared with whatever "
+          f"else runs: load average {load_before:.1f} before, {load_after:.1f} after)\n")
     print(table(rows), flush=True)
     json_path = args.json or DEFAULT_JSON
     write_json(json_path, rows, {"scale": scale.name, "wards": scale.wards,
-                                 "benchmarks": names})
+                                 "benchmarks": names,
+                                 "load_average": {"before": load_before, "after": load_after}})
     print(f"\nresults written to {json_path}")
     return 1 if crashed else 0
 

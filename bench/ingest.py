@@ -74,8 +74,10 @@ def _ms(value: float | None) -> float | None:
 
 def run(work: Path, fleet: Fleet, scale: Scale) -> list[Row]:
     rng = random.Random(7)
-    now = time.time()
-    started_at = now - 4 * 3600
+    # Every round is newer than the one before (so each report really changes its ward)
+    # and recent (so wards are live, not silent, as in a working fleet).
+    started_at = time.time() - 900
+
     def make_round(index: int, base: float) -> list[list[dict[str, Any]]]:
         return [round_of_reports(ward, base + index * ROUND_SECONDS, rng) for ward in fleet.wards]
 
@@ -102,7 +104,7 @@ def run(work: Path, fleet: Fleet, scale: Scale) -> list[Row]:
         # so that one ward's requests are far apart as they would be in a real fleet.
         single: list[bytes] = []
         for index in range(1, scale.single_rounds + 1):
-            this_round = make_round(index, started_at + 3600)
+            this_round = make_round(index, started_at + 300)
             for position in range(max(len(r) for r in this_round)):
                 for token, reports in zip(tokens, this_round, strict=True):
                     if position < len(reports):
@@ -117,11 +119,10 @@ def run(work: Path, fleet: Fleet, scale: Scale) -> list[Row]:
 
         # Backlog replay: each batch is one ward's rounds from an outage, oldest first.
         batched: list[bytes] = []
-        for number in range(scale.batches):
-            ward = fleet.wards[number % len(fleet.wards)]
-            base = started_at + 2 * 3600 + (number // len(fleet.wards)) * 3600
+        for ward in fleet.wards[:scale.batches]:
             backlog = [report for index in range(scale.batch_rounds)
-                       for report in round_of_reports(ward, base + index * ROUND_SECONDS, rng)]
+                       for report in round_of_reports(ward, started_at + 600
+                                                      + index * ROUND_SECONDS, rng)]
             batched.append(ingest_request(server.port, ward.token, backlog))
         batch_size = scale.batch_rounds * reports_per_round
         ours_batched = run_loadgen(work, "batched", server.port, batched,
@@ -144,19 +145,24 @@ def run(work: Path, fleet: Fleet, scale: Scale) -> list[Row]:
         details["pushgateway_unavailable"] = str(exc)
     details["pushgateway"] = peer
 
-    single_rate = ours_single["ok_per_second"] if not ours_single["failed"] else None
-    batched_rate = ours_batched["reports_per_second"] if not ours_batched["failed"] else None
-    peer_rate = peer["ok_per_second"] if peer and not peer["failed"] else None
+    single_rate = ours_single["ok_per_second"]
+    batched_rate = ours_batched["reports_per_second"]
+    peer_rate = peer["ok_per_second"] if peer else None
     peer_reports = peer_rate * reports_per_round if peer_rate is not None else None
     ratio = single_rate / peer_rate if single_rate and peer_rate else None
     client_note = (f"load generator used {ours_single['client_cpu_share']:.0%} of a core, "
                    f"collector {_share(ours_single.get('collector_cpu_share'))}")
+    if peer is not None:
+        client_note += (f"; Pushgateway {_share(peer.get('server_cpu_share'))}, holding "
+                        f"{peer['wards_held']:,} of {len(fleet.wards):,} wards when measured "
+                        f"(it slows as it fills; filling stops after "
+                        f"{scale.pushgateway_fill_seconds:.0f} s)")
     failures = _failures(ours_single, ours_batched, peer)
     rows = [
         Row("ingest_single", ROW_KEYS[0][1], "req/s", single_rate, peer_rate, "Pushgateway",
             target=f"≥ {SINGLE_TARGET_PER_SECOND:,.0f}/s and ≥ {PUSHGATEWAY_TARGET_RATIO:.0f}×",
             met=all_met(at_least(single_rate, SINGLE_TARGET_PER_SECOND),
-                        at_least(ratio, PUSHGATEWAY_TARGET_RATIO)),
+                        at_least(ratio, PUSHGATEWAY_TARGET_RATIO), not ours_single["failed"]),
             note=f"{len(fleet.wards)} wards; one push to Pushgateway carries a whole round "
                  f"({reports_per_round:.0f} reports); {client_note}" + failures,
             details=details),
@@ -167,7 +173,8 @@ def run(work: Path, fleet: Fleet, scale: Scale) -> list[Row]:
         Row("ingest_batched", ROW_KEYS[3][1], "reports/s", batched_rate, peer_reports,
             "Pushgateway, per report",
             target=f"≥ {BATCHED_TARGET_PER_SECOND:,.0f}/s",
-            met=at_least(batched_rate, BATCHED_TARGET_PER_SECOND),
+            met=all_met(at_least(batched_rate, BATCHED_TARGET_PER_SECOND),
+                        not ours_batched["failed"]),
             note=f"batches of {batch_size:.0f} reports, {scale.batch_concurrency} at a time; "
                  f"collector {_share(ours_batched.get('collector_cpu_share'))}"),
         Row("ingest_batched_p99", ROW_KEYS[4][1], "ms", _ms(ours_batched["p99_seconds"])),
@@ -206,17 +213,22 @@ def _pushgateway(work: Path, fleet: Fleet, scale: Scale,
                                  pushgateway_text(fleet.inventory.wards[ward.code], reports),
                                  {"Content-Type": "text/plain; version=0.0.4"})
 
+        # Each push re-checks every series Pushgateway holds, so it slows as it fills:
+        # filling stops after a time budget, and the figure is taken at that fill.
         filled = run_loadgen(work, "pushgateway-fill", server.port,
                              [push(i, r) for i, r in enumerate(fill)],
-                             concurrency=FILL_CONCURRENCY, duration_seconds=3600)
+                             concurrency=FILL_CONCURRENCY,
+                             duration_seconds=scale.pushgateway_fill_seconds)
         if filled["failed"]:
             raise RuntimeError(f"filling Pushgateway failed: {filled}")
+        held = filled["ok"]
         timed = [push(i, r) for index in (1, 2)
-                 for i, r in enumerate(make_round(index, started_at + 3600))]
+                 for i, r in enumerate(make_round(index, started_at + 300)[:held])]
         result = run_loadgen(work, "pushgateway", server.port, timed,
                              concurrency=scale.concurrency,
                              duration_seconds=scale.pushgateway_seconds,
                              warmup_seconds=scale.warmup_seconds)
         result["server_cpu_share"], result["server_rss_bytes"] = sampler.window(*result["window"])
         result["fill_pushes_per_second"] = filled["ok_per_second"]
+        result["wards_held"] = held
         return result

@@ -10,6 +10,7 @@ RSS and CPU from /proc. ``--quick``: 150 wards every 2 s, scraped every 2 s.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import urllib.parse
@@ -106,12 +107,16 @@ def run(work: Path, duration: float, quick: bool) -> tuple[list[Row], dict[str, 
 
 
 def main(work: Path, duration: float, quick: bool, json_path: Path) -> int:
+    load_before = os.getloadavg()[0]
     try:
         rows, details = run(work, duration, quick)
     except Unavailable as exc:
         print(f"load test not available: {exc}", file=sys.stderr)
         return 1
-    print(f"\nsansang load test ({'quick' if quick else 'national'})\n")
+    details["load_average"] = {"before": load_before, "after": os.getloadavg()[0]}
+    print(f"\nsansang load test ({'quick' if quick else 'national'}; {os.cpu_count()} cores "
+          f"shared with whatever else runs: load average {load_before:.1f} before, "
+          f"{details['load_average']['after']:.1f} after)\n")
     print(table(rows), flush=True)
     write_json(json_path, rows, {"test": "load", "duration_seconds": duration,
                                  "quick": quick, **details})

@@ -21,6 +21,7 @@ class Scale:
     concurrency: int
     batch_concurrency: int
     pushgateway_seconds: float
+    pushgateway_fill_seconds: float
     # /metrics
     render_repeats: int
     # agent
@@ -42,9 +43,10 @@ FULL = Scale(
     name="full", wards=NATIONAL_WARDS,
     warmup_seconds=2.0, single_seconds=15.0, single_rounds=3,
     batched_seconds=15.0, batch_rounds=22, batches=1200, concurrency=32, batch_concurrency=4,
-    pushgateway_seconds=15.0,
+    pushgateway_seconds=15.0, pushgateway_fill_seconds=240.0,
     render_repeats=5,
-    agent_interval_seconds=15.0, agent_settle_seconds=30.0, agent_window_seconds=60.0,
+    # The agent's shipped default interval for icmp, http, dns and snmp: its steady state.
+    agent_interval_seconds=60.0, agent_settle_seconds=30.0, agent_window_seconds=180.0,
     icmp_hosts=200, icmp_count=5, icmp_interval_seconds=0.2, icmp_repeats=3,
     bandwidth_seconds=5.0, bandwidth_warmup_seconds=1.0, bandwidth_streams=4,
 )
@@ -53,7 +55,7 @@ QUICK = Scale(
     name="quick", wards=150,
     warmup_seconds=0.3, single_seconds=1.5, single_rounds=2,
     batched_seconds=1.5, batch_rounds=22, batches=60, concurrency=16, batch_concurrency=2,
-    pushgateway_seconds=1.5,
+    pushgateway_seconds=1.5, pushgateway_fill_seconds=30.0,
     render_repeats=2,
     agent_interval_seconds=2.0, agent_settle_seconds=3.0, agent_window_seconds=4.0,
     icmp_hosts=20, icmp_count=2, icmp_interval_seconds=0.1, icmp_repeats=1,
