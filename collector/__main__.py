@@ -176,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         rate_per_second=args.rate,
         rate_burst=args.rate_burst,
         basic_auth_path=args.basic_auth_file,
+        tune_garbage_collector=True,
     )
     ssl_context = None
     if args.tls_cert or args.tls_key:

@@ -9,23 +9,24 @@ at hand for what the result cannot know (a device's role, its uplink port).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from inventory.model import Ward
 
+# One series value: (name, labels, value). A plain tuple of strings and a float on
+# purpose: the garbage collector stops tracking exact tuples of atoms, so a national
+# fleet's state costs nothing in full collections (a NamedTuple would stay tracked).
+Sample = tuple[str, tuple[tuple[str, str], ...], float]
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    name: str
-    labels: tuple[tuple[str, str], ...]
-    value: float
+
+def sample(name: str, labels: tuple[tuple[str, str], ...], value: float) -> Sample:
+    return (name, labels, float(value))
 
 
 def _add(out: list[Sample], name: str, labels: dict[str, str], value: Any) -> None:
     if value is None:
         return
-    out.append(Sample(name, tuple(labels.items()), float(value)))
+    out.append(sample(name, tuple(labels.items()), value))
 
 
 def icmp_series(target: str, result: Any, ward: Ward) -> list[Sample]:

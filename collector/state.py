@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collector.exposition import FAMILIES, sample_line
-from collector.series import Sample, inventory_series, series_for
+from collector.series import Sample, inventory_series, sample, series_for
 from inventory import criteria
 from inventory.model import Inventory, Thresholds
 from probes import PROBES
@@ -32,11 +32,9 @@ VERDICT_FAMILIES = (
 STATIC_FAMILIES = ("sansang_ward_info", "sansang_golive_timestamp_seconds")
 
 
-@dataclass
-class Measurement:
-    measured_at: float
-    result: ProbeResult
-    samples: list[Sample]
+# The newest measurement of one (kind, target): (measured_at, its series). Only plain
+# tuples are kept, not the result object, so the garbage collector can untrack them.
+Measurement = tuple[float, tuple[Sample, ...]]
 
 
 @dataclass
@@ -90,9 +88,9 @@ class FleetState:
         key = (kind, target)
         current = ward.measurements.get(key)
         changed = False
-        if current is None or measured_at >= current.measured_at:
+        if current is None or measured_at >= current[0]:
             samples = series_for(kind, target, result, self.inventory.wards[ward_code])
-            ward.measurements[key] = Measurement(measured_at, result, samples)
+            ward.measurements[key] = (measured_at, tuple(samples))
             changed = True
         if ward.last_report_at is None or measured_at > ward.last_report_at:
             ward.last_report_at = measured_at
@@ -134,8 +132,8 @@ class FleetState:
     def _evaluate(self, code: str, now: float, silent_after: float) -> None:
         ward = self.wards[code]
         samples = [
-            criteria.Sample(s.name, {"ward": code, **dict(s.labels)}, s.value)
-            for s in (*ward.static_samples, *self.samples(code))
+            criteria.Sample(name, {"ward": code, **dict(labels)}, value)
+            for name, labels, value in (*ward.static_samples, *self.samples(code))
         ]
         outcomes = criteria.evaluate_ward(samples, ward.thresholds, now, silent_after)
         for name, outcome in outcomes.items():
@@ -169,12 +167,12 @@ class FleetState:
         """Every current measured series of one ward (without the ward label)."""
         ward = self.wards[ward_code]
         out: list[Sample] = []
-        for measurement in ward.measurements.values():
-            out.extend(measurement.samples)
+        for _, samples in ward.measurements.values():
+            out.extend(samples)
         if ward.last_report_at is not None:
-            out.append(Sample("sansang_agent_last_report_timestamp_seconds", (),
+            out.append(sample("sansang_agent_last_report_timestamp_seconds", (),
                               ward.last_report_at))
-            out.append(Sample("sansang_agent_dropped_reports_total", (),
+            out.append(sample("sansang_agent_dropped_reports_total", (),
                               ward.dropped_reports_total))
         return out
 
@@ -207,10 +205,8 @@ class FleetState:
     def _render_ward(self, code: str) -> None:
         base = self._ward_labels(code)
         lines: dict[str, list[str]] = {}
-        for sample in (*self.wards[code].static_samples, *self.samples(code)):
-            lines.setdefault(sample.name, []).append(
-                sample_line(sample.name, {**base, **dict(sample.labels)}, sample.value)
-            )
+        for name, labels, value in (*self.wards[code].static_samples, *self.samples(code)):
+            lines.setdefault(name, []).append(sample_line(name, {**base, **dict(labels)}, value))
         for name in _MEASURED_FAMILIES:
             self._set_chunk(name, code, "".join(lines.get(name, ())))
 

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 import aiohttp
 
-from collector.series import Sample, inventory_series, series_for
+from collector.series import Sample, inventory_series, sample, series_for
 from inventory import criteria
 from inventory.model import Ward
 from probes import PROBES
@@ -60,9 +60,9 @@ def verdict(config: AgentConfig, reports: list[dict[str, Any]],
     for report in reports:
         result = PROBES[report["kind"]].result_type.model_validate(report["result"])
         samples.extend(series_for(report["kind"], report["target"], result, ward))
-    samples.append(Sample("sansang_agent_last_report_timestamp_seconds", (), now))
-    converted = [criteria.Sample(s.name, {"ward": config.ward, **dict(s.labels)}, s.value)
-                 for s in samples]
+    samples.append(sample("sansang_agent_last_report_timestamp_seconds", (), now))
+    converted = [criteria.Sample(name, {"ward": config.ward, **dict(labels)}, value)
+                 for name, labels, value in samples]
     return criteria.evaluate_ward(converted, config.readiness.thresholds, now, math.inf)
 
 
