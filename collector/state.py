@@ -32,9 +32,11 @@ VERDICT_FAMILIES = (
 STATIC_FAMILIES = ("sansang_ward_info", "sansang_golive_timestamp_seconds")
 
 
-# The newest measurement of one (kind, target): (measured_at, its series). Only plain
-# tuples are kept, not the result object, so the garbage collector can untrack them.
-Measurement = tuple[float, tuple[Sample, ...]]
+# The newest measurement of one (kind, target): (measured_at, its series, its series
+# rendered as (family, exposition lines)). Rendered once, when the report arrives. Only
+# plain tuples are kept, not the result object, so the garbage collector can untrack them.
+Rendered = tuple[tuple[str, str], ...]
+Measurement = tuple[float, tuple[Sample, ...], Rendered]
 
 
 @dataclass
@@ -73,6 +75,8 @@ class FleetState:
         # family name -> ward code -> that ward's rendered lines of the family
         self._chunks: dict[str, dict[str, str]] = {name: {} for name in FAMILIES}
         self._render_static()
+        self._static_lines = {code: self._rendered(code, ward.static_samples)
+                              for code, ward in self.wards.items()}
         for code in self.wards:
             self._render_ward(code)
         self.refresh()
@@ -89,8 +93,9 @@ class FleetState:
         current = ward.measurements.get(key)
         changed = False
         if current is None or measured_at >= current[0]:
-            samples = series_for(kind, target, result, self.inventory.wards[ward_code])
-            ward.measurements[key] = (measured_at, tuple(samples))
+            samples = tuple(series_for(kind, target, result, self.inventory.wards[ward_code]))
+            ward.measurements[key] = (measured_at, samples,
+                                      self._rendered(ward_code, samples))
             changed = True
         if ward.last_report_at is None or measured_at > ward.last_report_at:
             ward.last_report_at = measured_at
@@ -167,7 +172,7 @@ class FleetState:
         """Every current measured series of one ward (without the ward label)."""
         ward = self.wards[ward_code]
         out: list[Sample] = []
-        for _, samples in ward.measurements.values():
+        for _, samples, _ in ward.measurements.values():
             out.extend(samples)
         if ward.last_report_at is not None:
             out.append(sample("sansang_agent_last_report_timestamp_seconds", (),
@@ -202,13 +207,31 @@ class FleetState:
                 labels["simulated"] = "true"
             info[code] = sample_line("sansang_ward_info", labels, 1)
 
-    def _render_ward(self, code: str) -> None:
+    def _rendered(self, code: str, samples: Iterable[Sample]) -> Rendered:
+        """``samples`` as exposition lines, grouped by family, with the ward's labels."""
         base = self._ward_labels(code)
         lines: dict[str, list[str]] = {}
-        for name, labels, value in (*self.wards[code].static_samples, *self.samples(code)):
+        for name, labels, value in samples:
             lines.setdefault(name, []).append(sample_line(name, {**base, **dict(labels)}, value))
+        return tuple((name, "".join(text)) for name, text in lines.items())
+
+    def _render_ward(self, code: str) -> None:
+        """Join the ward's ready-made lines family by family; only the agent's own two
+        series (last report, dropped count) are formatted here."""
+        ward = self.wards[code]
+        parts: dict[str, list[str]] = {}
+        pieces = [self._static_lines[code]]
+        pieces += [rendered for _, _, rendered in ward.measurements.values()]
+        if ward.last_report_at is not None:
+            pieces.append(self._rendered(code, (
+                sample("sansang_agent_last_report_timestamp_seconds", (), ward.last_report_at),
+                sample("sansang_agent_dropped_reports_total", (), ward.dropped_reports_total),
+            )))
+        for rendered in pieces:
+            for name, text in rendered:
+                parts.setdefault(name, []).append(text)
         for name in _MEASURED_FAMILIES:
-            self._set_chunk(name, code, "".join(lines.get(name, ())))
+            self._set_chunk(name, code, "".join(parts.get(name, ())))
 
     def take_pending_history(self) -> dict[tuple[str, str], bool]:
         pending, self.pending_history = self.pending_history, {}
