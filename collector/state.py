@@ -125,14 +125,28 @@ class FleetState:
 
     def refresh(self, now: float | None = None) -> None:
         """Bring every stale verdict up to date, and those whose agent just fell silent."""
+        for code in self.wards_to_refresh(now):
+            self.refresh_ward(code, now)
+
+    def wards_to_refresh(self, now: float | None = None) -> list[str]:
         now = time.time() if now is None else now
+        due = []
         for code, ward in self.wards.items():
-            silent_after = criteria.agent_silent_after_seconds(ward.thresholds,
-                                                               self.report_interval_seconds)
-            silent = ward.last_report_at is None or now - ward.last_report_at > silent_after
+            silent = (ward.last_report_at is None
+                      or now - ward.last_report_at > self._silent_after(ward))
             if ward.verdict_stale or silent != ward.silent:
-                ward.silent = silent
-                self._evaluate(code, now, silent_after)
+                due.append(code)
+        return due
+
+    def refresh_ward(self, code: str, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        ward = self.wards[code]
+        silent_after = self._silent_after(ward)
+        ward.silent = ward.last_report_at is None or now - ward.last_report_at > silent_after
+        self._evaluate(code, now, silent_after)
+
+    def _silent_after(self, ward: WardState) -> float:
+        return criteria.agent_silent_after_seconds(ward.thresholds, self.report_interval_seconds)
 
     def _evaluate(self, code: str, now: float, silent_after: float) -> None:
         ward = self.wards[code]
