@@ -58,9 +58,8 @@ def pushgateway_text(ward: Ward, reports: list[dict[str, Any]]) -> bytes:
     for report in reports:
         result = PROBES[report["kind"]].result_type.model_validate(report["result"])
         newest = max(newest, report["measured_at"])
-        for sample in series_for(report["kind"], report["target"], result, ward):
-            lines.setdefault(sample.name, []).append(
-                sample_line(sample.name, dict(sample.labels), sample.value))
+        for name, labels, value in series_for(report["kind"], report["target"], result, ward):
+            lines.setdefault(name, []).append(sample_line(name, dict(labels), value))
     lines["sansang_agent_last_report_timestamp_seconds"] = [
         f"sansang_agent_last_report_timestamp_seconds {newest!r}\n"]
     text = "".join(f"# TYPE {name} {FAMILIES[name].type}\n" + "".join(block)

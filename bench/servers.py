@@ -138,8 +138,10 @@ def write_profile_summary(profile: Path, lines: int = 40) -> Path:
 def pushgateway(directory: Path) -> contextlib.AbstractContextManager[Server]:
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
+    # Debian's build persists to /var/lib/prometheus/pushgateway.data by default: an empty
+    # file name keeps everything in memory, so no run leaves state behind for the next.
     args = [binary("prometheus-pushgateway"), f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn"]
+            "--persistence.file=", "--log.level=warn"]
     return running(args, directory / "pushgateway.log", "/-/ready", "pushgateway", port)
 
 
