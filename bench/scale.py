@@ -43,7 +43,7 @@ FULL = Scale(
     name="full", wards=NATIONAL_WARDS,
     warmup_seconds=2.0, single_seconds=15.0, single_rounds=3,
     batched_seconds=15.0, batch_rounds=22, batches=1200, concurrency=32, batch_concurrency=4,
-    pushgateway_seconds=15.0, pushgateway_fill_seconds=240.0,
+    pushgateway_seconds=15.0, pushgateway_fill_seconds=600.0,
     render_repeats=5,
     # The agent's shipped default interval for icmp, http, dns and snmp: its steady state.
     agent_interval_seconds=60.0, agent_settle_seconds=30.0, agent_window_seconds=180.0,
