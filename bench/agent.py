@@ -217,6 +217,7 @@ def run(work: Path, scale: Scale) -> list[Row]:
                                        + (work / "agent" / "agent.log").read_text()[-2000:])
                 ours_cpu, ours_rss = ours.window(window_start, window_end)
                 peer_cpu, peer_rss = peer.window(window_start, window_end)
+                ours_private, peer_private = private_bytes(agent.pid), private_bytes(blackbox.pid)
                 reported = _reported_kinds(central.url)
         finally:
             stop_process(agent)
@@ -226,6 +227,8 @@ def run(work: Path, scale: Scale) -> list[Row]:
     note = (f"probes every {interval:.0f} s: ICMP ×10 packets, 4 platforms, DNS, SNMP v2c + "
             f"v3 authPriv{', bandwidth hourly' if 'bandwidth' in PROBES else ''}; "
             f"collector received: {kinds}; blackbox: ICMP ×1, 4× HTTP, DNS")
+    note += (f"; private (unshared) memory: ours {ours_private / 1e6:.0f} MB, blackbox "
+             f"{peer_private / 1e6:.0f} MB")
     if scrapes.failures:
         note += f"; {len(scrapes.failures)} of {scrapes.scrapes} blackbox probes failed"
     return [
@@ -238,6 +241,13 @@ def run(work: Path, scale: Scale) -> list[Row]:
             target=f"≤ {CPU_TARGET_PERCENT:.0f} % of a core",
             met=at_most(ours_cpu * 100, CPU_TARGET_PERCENT)),
     ]
+
+
+def private_bytes(pid: int) -> int:
+    """Memory only this process uses (its RSS less the shared libraries' pages)."""
+    fields = dict(line.split(":", 1) for line in
+                  Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
+    return sum(int(fields[k].split()[0]) * 1024 for k in ("Private_Clean", "Private_Dirty"))
 
 
 def _reported_kinds(url: str) -> set[str]:
