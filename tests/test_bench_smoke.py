@@ -75,8 +75,8 @@ def test_quick_load_test_reports_its_figures(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-5000:]
     document = json.loads(out.read_text())
     rows = {row["key"]: row for row in document["rows"]}
-    assert set(rows) == {"load_errors", "load_p50", "load_p99", "load_scrape", "load_rss",
-                         "load_cpu"}
+    assert set(rows) == {"load_errors", "load_p50", "load_p99", "load_scrape",
+                         "load_metrics_get", "load_rss", "load_cpu"}
     for row in rows.values():
         assert row["figure"] in completed.stdout
         assert row["ours"] is not None, row
