@@ -58,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--keep", action="store_true",
                         help="keep the work folder (logs, databases) and print its path")
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
-                        help="run the collectors under cProfile and write their profiles "
-                             "(and a text summary of each) into DIR; slows them down")
+                        help="run the collectors under pyinstrument and write their "
+                             "profiles (text call tree and HTML) into DIR")
     sub = parser.add_subparsers(dest="command")
     load = sub.add_parser("load", help="the load test: 3,321 agents pushing every 15 s "
                                        "while Prometheus scrapes the collector")

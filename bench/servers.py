@@ -8,9 +8,7 @@ Process figures (RSS, CPU time) are read from /proc by process id.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
-import pstats
 import shutil
 import subprocess
 import sys
@@ -95,7 +93,8 @@ def running(args: list[str], log_path: Path, ready_path: str, what: str, port: i
         stop_process(process)
 
 
-# When set (``--profile``), collectors run under cProfile and leave their top functions here.
+# When set (``--profile``), collectors run under pyinstrument (a sampling profiler, so the
+# figures stay close to an unprofiled run) and leave their profiles here.
 PROFILE_DIR: Path | None = None
 
 
@@ -110,8 +109,8 @@ def collector(directory: Path, inventory: Path, tokens: Path, *,
     profile = None
     if PROFILE_DIR is not None:
         PROFILE_DIR.mkdir(parents=True, exist_ok=True)
-        profile = PROFILE_DIR / f"{directory.name}-{port}.prof"
-        python += ["-m", "cProfile", "-o", str(profile)]
+        profile = PROFILE_DIR / f"{directory.name}-{port}.pyisession"
+        python += ["-m", "pyinstrument", "--renderer", "pyisession", "--outfile", str(profile)]
     args = [*python, "-m", "collector", "serve", "--listen", f"127.0.0.1:{port}",
             "--inventory", str(inventory), "--tokens", str(tokens),
             "--database", str(directory / "collector.sqlite3"), "--log-level", "WARNING",
@@ -120,19 +119,19 @@ def collector(directory: Path, inventory: Path, tokens: Path, *,
                  ready_timeout) as server:
         yield server
     if profile is not None and profile.exists():
-        write_profile_summary(profile)
+        write_profile_reports(profile)
 
 
-def write_profile_summary(profile: Path, lines: int = 40) -> Path:
-    """The profile's heaviest functions, by own time and by cumulative time, as text."""
-    out = io.StringIO()
-    stats = pstats.Stats(str(profile), stream=out)
-    stats.sort_stats("tottime").print_stats(lines)
-    stats.sort_stats("cumulative").print_stats(lines)
-    summary = profile.with_suffix(".txt")
-    summary.write_text(out.getvalue())
-    print(f"[bench] collector profile: {summary}", file=sys.stderr, flush=True)
-    return summary
+def write_profile_reports(session: Path) -> None:
+    """The profile as a call tree in text and as pyinstrument's HTML page, beside it."""
+    for renderer, suffix in (("text", ".txt"), ("html", ".html")):
+        out = session.with_suffix(suffix)
+        subprocess.run([sys.executable, "-m", "pyinstrument", "--load", str(session),
+                        "--renderer", renderer, "--outfile", str(out), "--no-color",
+                        "--show", "*/collector/*"],
+                       check=True, timeout=300)
+    print(f"[bench] collector profile: {session.with_suffix('.txt')}", file=sys.stderr,
+          flush=True)
 
 
 def pushgateway(directory: Path) -> contextlib.AbstractContextManager[Server]:
