@@ -7,6 +7,7 @@ listing every problem as ``file:line: field.path: what was expected``.
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -113,7 +114,7 @@ def _merge(code: str, base: Ward | None, details: WardDetails) -> dict[str, obje
 
 
 def _check_references(
-    path: Path, lines: dict[tuple[str | int, ...], int], document: InventoryFile, ward: Ward
+    path: Path, lines: Mapping[tuple[str | int, ...], int], document: InventoryFile, ward: Ward
 ) -> list[str]:
     problems = []
     known = sorted(document.credentials)
