@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from probes import snmp
+from probes import snmp, snmp_wire
 from probes import snmp_profiles as P
 from probes.base import deadline_in
 from probes.secret import Secret
@@ -389,12 +389,12 @@ async def test_two_agents_with_one_user_name_and_different_keys_both_answer(
 @module_loop
 @pytest.mark.servers
 async def test_probes_reuse_one_engine(snmpsim_agent: SnmpAgent) -> None:
-    engine = (await snmp._pool()).main
+    engine = (await snmp_wire._pool()).main
     for device in ("host", "ups"):
         for auth in ("v2c", "sha256-aes256"):
             config = probe_config(snmpsim_agent, auth, device)
             assert (await snmp.probe(snmpsim_agent.target, config, deadline_in(5))).up
-    assert (await snmp._pool()).main is engine
+    assert (await snmp_wire._pool()).main is engine
 
 
 # --- lab: failures are results, readable, distinct and on time ---
@@ -498,13 +498,13 @@ def test_engines_close_with_their_event_loop(silent_snmp_port: int) -> None:
     async def one_probe() -> asyncio.AbstractEventLoop:
         config = SnmpConfig(community=Secret("x"), timeout_seconds=0.3)
         await snmp.probe(f"127.0.0.1:{silent_snmp_port}", config, deadline_in(1))
-        assert asyncio.get_running_loop() in snmp._POOLS
+        assert asyncio.get_running_loop() in snmp_wire._POOLS
         return asyncio.get_running_loop()
 
     loop = asyncio.run(one_probe())
     # An engine left open would also show here as an unclosed-socket warning (an error).
     gc.collect()
-    assert loop not in snmp._POOLS
+    assert loop not in snmp_wire._POOLS
 
 
 # --- no agent: the logic over recorded varbinds ---
