@@ -8,7 +8,10 @@ rejected certificate is still read, from a second unverified handshake.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime
+import functools
+import os
 import ssl
 import time
 from collections.abc import Callable
@@ -16,7 +19,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
-from cryptography import x509
 from pydantic import Field
 
 from probes.base import ProbeConfig, ProbeResult, remaining
@@ -160,6 +162,14 @@ class _Phases:
         return trace
 
 
+# Who is told when a TLS handshake begins: the probe whose task opens the connection.
+# A context is shared by every probe with the same TLS settings, so the callback
+# travels with the task instead of living on the context.
+_ON_TLS_START: contextvars.ContextVar[Callable[[ssl.SSLObject], None] | None] = (
+    contextvars.ContextVar("on_tls_start", default=None)
+)
+
+
 class _TimedSSLContext(ssl.SSLContext):
     """An SSL context that notes when each TLS handshake begins.
 
@@ -167,8 +177,6 @@ class _TimedSSLContext(ssl.SSLContext):
     moment ``wrap_bio`` is called splits aiohttp's single "connection" phase
     into TCP connect and TLS handshake.
     """
-
-    on_wrap: Callable[[ssl.SSLObject], None] | None = None
 
     def wrap_bio(
         self,
@@ -185,29 +193,49 @@ class _TimedSSLContext(ssl.SSLContext):
             server_hostname=server_hostname,
             session=session,
         )
-        if self.on_wrap is not None:
-            self.on_wrap(tls)
+        on_tls_start = _ON_TLS_START.get()
+        if on_tls_start is not None:
+            on_tls_start(tls)
         return tls
 
 
-def _ssl_context(config: HttpConfig, phases: _Phases) -> ssl.SSLContext:
+def _ssl_context(config: HttpConfig) -> ssl.SSLContext:
+    """The context for ``config``'s TLS settings, built once: loading the CA bundle
+    costs about 20 ms of CPU, which on every probe was most of the agent's idle load.
+    A CA file replaced on disk gets a fresh context."""
+    stamp = None
+    if config.verify_tls and config.ca_file:
+        try:
+            stat = os.stat(config.ca_file)
+            stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        except OSError:
+            pass  # not cached: loading it raises the error where it always did
+    return _shared_ssl_context(config.verify_tls, config.ca_file, stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _shared_ssl_context(
+    verify_tls: bool, ca_file: str | None, _ca_stamp: tuple[int, int, int] | None
+) -> ssl.SSLContext:
     # The same settings as ssl.create_default_context(cafile=...), on the timed class.
     context = _TimedSSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if not config.verify_tls:
+    if not verify_tls:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    elif config.ca_file:
-        context.load_verify_locations(cafile=config.ca_file)
+    elif ca_file:
+        context.load_verify_locations(cafile=ca_file)
     else:
         context.load_default_certs(ssl.Purpose.SERVER_AUTH)
-    context.on_wrap = phases.tls_started
     return context
 
 
 def _expiry_from_der(der: bytes | None) -> float | None:
     if not der:
         return None
+    # Imported here, so HttpResult costs no cryptography to whoever only reads results.
+    from cryptography import x509
+
     return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
 
 
@@ -286,10 +314,11 @@ async def probe(target: str, config: HttpConfig, deadline: float) -> HttpResult:
 
     trace = phases.trace_config()
     trace.on_request_redirect.append(count_redirect)
-    connector = aiohttp.TCPConnector(ssl=_ssl_context(config, phases), force_close=True)
+    connector = aiohttp.TCPConnector(ssl=_ssl_context(config), force_close=True)
     # The one budget is asyncio.timeout below; aiohttp's own timeouts (which
     # round long ones up to whole seconds) are switched off.
     no_timeout = aiohttp.ClientTimeout(total=None, sock_connect=None, sock_read=None)
+    on_tls_start = _ON_TLS_START.set(phases.tls_started)
     try:
         async with (
             asyncio.timeout(budget),
@@ -343,6 +372,8 @@ async def probe(target: str, config: HttpConfig, deadline: float) -> HttpResult:
         return finish(f"not a valid URL: {exc}")
     except aiohttp.ClientError as exc:
         return finish(f"{type(exc).__name__}: {exc}")
+    finally:
+        _ON_TLS_START.reset(on_tls_start)
 
     status = fields["status_code"]
     return finish(None if _is_success(status, config) else f"HTTP status {status}")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 
-from probes import PROBES
+from probes import PROBES, http
 from probes.base import deadline_in
 from probes.http import (
     TLS_EXPIRED,
@@ -241,3 +244,45 @@ async def test_tls_to_a_plain_http_server_is_a_handshake_failure(
     assert not result.up
     assert result.tls_error == TLS_HANDSHAKE_FAILED
     assert result.error is not None and result.error.startswith("TLS handshake failed")
+
+
+async def test_concurrent_probes_sharing_a_context_each_time_their_own_handshake(
+    platforms: PlatformServers,
+) -> None:
+    config = trusting(platforms)
+    healthy, expiring = await asyncio.gather(
+        run(platforms.healthy_url, config), run(platforms.expiring_url, config)
+    )
+
+    for result in (healthy, expiring):
+        assert result.up, result.error
+        assert result.tls_seconds is not None and result.tls_seconds > 0
+    assert healthy.tls_expiry_timestamp_seconds == pytest.approx(
+        platforms.pki.healthy.expiry_timestamp, abs=1.0
+    )
+    assert expiring.tls_expiry_timestamp_seconds == pytest.approx(
+        platforms.pki.expiring.expiry_timestamp, abs=1.0
+    )
+
+
+def test_one_tls_context_per_setting_is_built_once(platforms: PlatformServers) -> None:
+    config = trusting(platforms)
+
+    assert http._ssl_context(config) is http._ssl_context(trusting(platforms))
+    assert http._ssl_context(config) is not http._ssl_context(HttpConfig())
+    assert http._ssl_context(HttpConfig(verify_tls=False)) is not http._ssl_context(HttpConfig())
+
+
+def test_a_ca_file_replaced_on_disk_gets_a_new_context(
+    platforms: PlatformServers, tmp_path: Path
+) -> None:
+    ca_file = tmp_path / "ca.pem"
+    shutil.copy(platforms.ca_file, ca_file)
+    config = HttpConfig(ca_file=str(ca_file))
+    before = http._ssl_context(config)
+
+    replacement = tmp_path / "new-ca.pem"
+    replacement.write_bytes(Path(platforms.ca_file).read_bytes() * 2)
+    replacement.replace(ca_file)
+
+    assert http._ssl_context(config) is not before
