@@ -1,21 +1,23 @@
 """Runs the ward's probe jobs on their intervals and spools every result as a report.
 
-APScheduler's AsyncIOScheduler with jitter, ``max_instances=1`` and
-``coalesce=True``: an overrunning round is skipped, never stacked, and agents
-started together do not probe in lockstep. Each round has a deadline, so a dead
-device or a hung server costs at most its timeout.
+One asyncio task per job: the first round at once, then one on each tick of the
+job's interval, started up to ``jitter_seconds`` late so agents started together do
+not probe in lockstep. A round that overruns skips the ticks it covered: rounds are
+never stacked or made up for. Each round has a deadline, so a dead device or a hung
+server costs at most its timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+import functools
 import logging
+import math
+import random
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from probes import PROBES
 from probes.base import ProbeResult
@@ -89,25 +91,40 @@ class AgentRunner:
             self.spool.put(report)
         self.pusher.wake()
 
-    def schedule(self, scheduler: AsyncIOScheduler) -> None:
-        for job in self.jobs:
-            scheduler.add_job(
-                self.round, "interval", args=[job], seconds=job.interval_seconds,
-                jitter=self.config.jitter_seconds, max_instances=1, coalesce=True,
-                # The first round runs at once, so a fresh agent shows up immediately.
-                next_run_time=dt.datetime.now(dt.UTC), id=job.kind,
-            )
-
     async def run(self) -> None:
-        scheduler = AsyncIOScheduler()
-        self.schedule(scheduler)
-        scheduler.start()
+        rounds = [
+            asyncio.create_task(
+                repeat(job.interval_seconds, self.config.jitter_seconds,
+                       functools.partial(self.round, job), job.kind),
+                name=f"sansang-{job.kind}",
+            )
+            for job in self.jobs
+        ]
         log.info("agent for ward %s pushing to %s: %s", self.config.ward,
                  self.config.collector_url, ", ".join(j.kind for j in self.jobs) or "no probes")
         pusher = asyncio.create_task(self.pusher.run(self.config.push.interval_seconds))
         try:
             await pusher
         finally:
-            scheduler.shutdown(wait=False)
-            pusher.cancel()
+            for task in (*rounds, pusher):
+                task.cancel()
+            await asyncio.gather(*rounds, pusher, return_exceptions=True)
             self.spool.close()
+
+
+async def repeat(interval_seconds: float, jitter_seconds: float,
+                 round_: Callable[[], Awaitable[None]], name: str) -> None:
+    """Run ``round_`` at once, then on every ``interval_seconds`` tick from the first start,
+    each up to ``jitter_seconds`` late; a round still running at a tick skips that tick.
+    A round that raises is logged, and the next one runs on time."""
+    loop = asyncio.get_running_loop()
+    first = loop.time()
+    tick = 0
+    while True:
+        try:
+            await round_()
+        except Exception:
+            log.exception("%s round failed", name)
+        tick = max(tick + 1, math.floor((loop.time() - first) / interval_seconds) + 1)
+        start = first + tick * interval_seconds + random.uniform(0, jitter_seconds)
+        await asyncio.sleep(max(0.0, start - loop.time()))
