@@ -3,7 +3,8 @@
 Loss is computed from what was really sent and received (icmplib's own
 ``packet_loss`` says 0 when nothing was sent). The socket kind is chosen once:
 an unprivileged datagram socket when this process's group may use one, a raw
-socket when it holds CAP_NET_RAW, otherwise a clear error saying how to fix it.
+socket when it holds CAP_NET_RAW (one per address family, shared by every probe
+of the event loop: see icmp_socket), otherwise a clear error saying how to fix it.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -25,27 +25,30 @@ from icmplib import (
     ICMPv6Socket,
     is_ipv6_address,
 )
-from icmplib.utils import unique_identifier
 from pydantic import Field
 
+from probes import icmp_socket
 from probes.base import ProbeConfig, ProbeResult
+from probes.icmp_socket import (
+    ANCILLARY_BUFFER,
+    MAX_READS_PER_WAKEUP,
+    RECEIVE_BUFFER,
+    SO_TIMESTAMPNS,
+    Arrival,
+    arrival_time,
+    echo_reply,
+)
 from probes.stats import jitter, loss_ratio
 
 SocketMode = Literal["unprivileged", "raw"]
 
 CAP_NET_RAW_BIT = 13
-# Raw sockets each receive every ICMP reply on the host, so many at once drown
-# each other (see NOTES-LIBRARIES.md); datagram sockets are demultiplexed by the kernel.
-MAX_CONCURRENT_RAW = 16
-MAX_CONCURRENT_UNPRIVILEGED = 256
-ICMPV4_ECHO_REPLY = 0
-ICMPV6_ECHO_REPLY = 129
-# Python does not export it; 35 on every Linux architecture.
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-TIMESPEC = struct.Struct("@qq")
-RECEIVE_BUFFER = 2048
-ANCILLARY_BUFFER = 64
-MAX_READS_PER_WAKEUP = 256
+# Probes in flight at once in probe_many. Raw probes share one socket, datagram
+# probes hold one each; either way every probe's requests leave in the same
+# instant, so this also bounds the burst.
+MAX_CONCURRENT = 256
+# After the shared raw socket's send buffer was full: how soon to try again.
+SEND_RETRY_SECONDS = 0.001
 
 
 class IcmpConfig(ProbeConfig):
@@ -111,13 +114,6 @@ def socket_mode() -> SocketMode:
     )
 
 
-def max_concurrency() -> int:
-    try:
-        return MAX_CONCURRENT_RAW if socket_mode() == "raw" else MAX_CONCURRENT_UNPRIVILEGED
-    except IcmpUnavailable:
-        return 1
-
-
 async def probe(target: str, config: IcmpConfig, deadline: float) -> IcmpResult:
     """Send ``config.count`` echo requests to ``target`` and summarise the replies.
 
@@ -128,45 +124,25 @@ async def probe(target: str, config: IcmpConfig, deadline: float) -> IcmpResult:
     that was not given its full chance.
     """
     started = time.monotonic()
-
-    def failed(error: str, sent: int = 0, mode: SocketMode | None = None) -> IcmpResult:
-        return IcmpResult(
-            up=False, error=error, host=target, sent=sent, received=0, loss_ratio=1.0,
-            socket=mode, duration_seconds=time.monotonic() - started,
-        )
-
+    mode: SocketMode | None = None
     try:
         mode = socket_mode()
     except IcmpUnavailable as exc:
-        return failed(str(exc))
-    ipv6 = is_ipv6_address(target)
-    socket_class = ICMPv6Socket if ipv6 else ICMPv4Socket
-    try:
-        icmp_socket = socket_class(privileged=(mode == "raw"))
-    except ICMPLibError as exc:
-        return failed(f"cannot open {mode} ICMP socket: {exc}", mode=mode)
-
-    with icmp_socket:
-        sock = icmp_socket.sock
-        sock.setblocking(False)
-        # The kernel stamps each reply on arrival, so the RTT does not include how
-        # long this process took to wake up (which is what fping reports too).
-        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        arrivals: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-        loop.add_reader(sock.fileno(), _drain, sock, arrivals)
-        try:
-            exchange = await _exchange(icmp_socket, target, config, deadline, arrivals, ipv6)
-        finally:
-            loop.remove_reader(sock.fileno())
-    if exchange.send_error is not None:
-        return failed(exchange.send_error, sent=exchange.sent, mode=mode)
+        exchange = _Exchange(error=str(exc))
+    else:
+        ipv6 = is_ipv6_address(target)
+        if mode == "raw":
+            exchange = await _over_shared_raw_socket(target, config, deadline, ipv6)
+        else:
+            exchange = await _over_datagram_socket(target, config, deadline, ipv6)
 
     rtts = [exchange.rtts[seq] for seq in sorted(exchange.rtts)]
     sent = exchange.sent
     received = len(rtts)
-    error = None
-    if sent == 0:
+    error = exchange.error
+    if error is not None:
+        rtts, received = [], 0
+    elif sent == 0:
         error = "no echo request could be sent before the deadline"
     elif received == 0:
         error = f"no reply from {target} ({sent} sent)"
@@ -191,11 +167,74 @@ async def probe(target: str, config: IcmpConfig, deadline: float) -> IcmpResult:
 class _Exchange:
     sent: int = 0
     rtts: dict[int, float] = field(default_factory=dict)
-    send_error: str | None = None
+    # Set when the exchange could not be carried out (nothing opened, a send refused).
+    error: str | None = None
 
 
-def _drain(sock: socket.socket, arrivals: asyncio.Queue[tuple[bytes, float]]) -> None:
-    """Read every datagram waiting on ``sock`` with its kernel arrival time."""
+# Sends echo request number ``sequence``: (identifier, wall-clock time it left), or
+# None when the socket could not take it yet. Raises ICMPLibError or OSError on failure.
+_Send = Callable[[int], tuple[int, float] | None]
+
+
+async def _over_datagram_socket(
+    target: str, config: IcmpConfig, deadline: float, ipv6: bool
+) -> _Exchange:
+    """The exchange on a socket of its own, whose replies the kernel sorts out."""
+    socket_class = ICMPv6Socket if ipv6 else ICMPv4Socket
+    try:
+        datagram = socket_class(privileged=False)
+    except ICMPLibError as exc:
+        return _Exchange(error=f"cannot open unprivileged ICMP socket: {exc}")
+
+    def send(sequence: int) -> tuple[int, float]:
+        # The kernel sets the identifier (the socket's own), and icmplib reads it back.
+        request = ICMPRequest(destination=target, id=0, sequence=sequence,
+                              payload_size=config.payload_size)
+        datagram.send(request)
+        return request.id, request.time
+
+    with datagram:
+        sock = datagram.sock
+        sock.setblocking(False)
+        # The kernel stamps each reply on arrival, so the RTT does not include how
+        # long this process took to wake up (which is what fping reports too).
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        arrivals: asyncio.Queue[Arrival] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        loop.add_reader(sock.fileno(), _drain, sock, arrivals, ipv6)
+        try:
+            return await _exchange(send, arrivals, target, config, deadline)
+        finally:
+            loop.remove_reader(sock.fileno())
+
+
+async def _over_shared_raw_socket(
+    target: str, config: IcmpConfig, deadline: float, ipv6: bool
+) -> _Exchange:
+    """The exchange on the raw socket this loop's probes share, which sorts out replies."""
+    family = socket.AF_INET6 if ipv6 else socket.AF_INET
+    try:
+        address = await icmp_socket.resolve(target, family, deadline)
+    except (OSError, TimeoutError) as exc:
+        return _Exchange(error=f"cannot resolve {target}: {str(exc) or 'timed out'}")
+    try:
+        echo = icmp_socket.join(family, address)
+    except (OSError, icmp_socket.NoFreeIdentifier) as exc:
+        return _Exchange(error=f"cannot open raw ICMP socket: {exc}")
+    payload = bytes(config.payload_size)
+
+    def send(sequence: int) -> tuple[int, float] | None:
+        sent_at = echo.send(sequence, payload)
+        return None if sent_at is None else (echo.identifier, sent_at)
+
+    try:
+        return await _exchange(send, echo.arrivals, target, config, deadline)
+    finally:
+        echo.close()
+
+
+def _drain(sock: socket.socket, arrivals: asyncio.Queue[Arrival], ipv6: bool) -> None:
+    """Queue every echo reply waiting on a datagram socket, with its kernel arrival time."""
     for _ in range(MAX_READS_PER_WAKEUP):
         try:
             data, ancillary, _flags, _address = sock.recvmsg(RECEIVE_BUFFER, ANCILLARY_BUFFER)
@@ -204,70 +243,55 @@ def _drain(sock: socket.socket, arrivals: asyncio.Queue[tuple[bytes, float]]) ->
         except OSError:
             # An ICMP error queued on the socket; the request it concerns is lost.
             continue
-        arrived = time.time()
-        for level, kind, value in ancillary:
-            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
-                seconds, nanoseconds = TIMESPEC.unpack(value[: TIMESPEC.size])
-                arrived = seconds + nanoseconds / 1e9
-        arrivals.put_nowait((data, arrived))
-
-
-def _echo_reply_id_sequence(data: bytes, ipv6: bool, raw: bool) -> tuple[int, int] | None:
-    """(identifier, sequence) of an echo reply, or None for anything else."""
-    # Raw IPv4 sockets hand over the IP header too; datagram and IPv6 sockets do not.
-    if raw and not ipv6:
-        if len(data) < 20 or data[0] >> 4 != 4:
-            return None
-        data = data[(data[0] & 0x0F) * 4 :]
-    if len(data) < 8 or data[0] != (ICMPV6_ECHO_REPLY if ipv6 else ICMPV4_ECHO_REPLY):
-        return None
-    identifier, sequence = struct.unpack("!HH", data[4:8])
-    return identifier, sequence
+        reply = echo_reply(data, ipv6, ip_header=False)
+        if reply is not None:
+            arrivals.put_nowait((reply[0], reply[1], arrival_time(ancillary)))
 
 
 async def _exchange(
-    icmp_socket: ICMPv4Socket | ICMPv6Socket,
+    send: _Send,
+    arrivals: asyncio.Queue[Arrival],
     target: str,
     config: IcmpConfig,
     deadline: float,
-    arrivals: asyncio.Queue[tuple[bytes, float]],
-    ipv6: bool,
 ) -> _Exchange:
     result = _Exchange()
-    raw = icmp_socket.is_privileged
-    identifier = unique_identifier()
+    identifier: int | None = None
     # sequence -> (wall-clock send time, monotonic expiry of its timeout)
     waiting: dict[int, tuple[float, float]] = {}
     first_send = time.monotonic()
+    retry_at = first_send
     sending = True
+
+    def next_due() -> float:
+        return max(first_send + result.sent * config.interval_seconds, retry_at)
+
     # Bounded: each turn sends a request, takes a reply, or passes a timer, and
     # there are at most count of each before the deadline.
     while True:
         now = time.monotonic()
         if sending and result.sent < config.count:
-            due = first_send + result.sent * config.interval_seconds
+            due = next_due()
             if result.sent > 0 and due + config.timeout_seconds > deadline:
                 sending = False
             elif now >= due:
                 if deadline - now <= 0:
                     sending = False
                 else:
-                    request = ICMPRequest(
-                        destination=target, id=identifier, sequence=result.sent,
-                        payload_size=config.payload_size,
-                    )
                     try:
-                        icmp_socket.send(request)
-                    except ICMPLibError as exc:
-                        result.send_error = f"cannot send to {target}: {exc}"
+                        sent = send(result.sent)
+                    except (ICMPLibError, OSError) as exc:
+                        result.error = f"cannot send to {target}: {exc}"
                         return result
-                    # A datagram socket's identifier is chosen by the kernel.
-                    identifier = request.id
-                    waiting[request.sequence] = (
-                        request.time, min(now + config.timeout_seconds, deadline)
-                    )
-                    result.sent += 1
-                    continue
+                    if sent is None:
+                        retry_at = now + SEND_RETRY_SECONDS
+                    else:
+                        identifier, sent_at = sent
+                        waiting[result.sent] = (
+                            sent_at, min(now + config.timeout_seconds, deadline)
+                        )
+                        result.sent += 1
+                        continue
         else:
             sending = False
         for sequence, (_, expiry) in list(waiting.items()):
@@ -277,25 +301,25 @@ async def _exchange(
             return result
         wake = min([expiry for _, expiry in waiting.values()] + [deadline])
         if sending:
-            wake = min(wake, first_send + result.sent * config.interval_seconds)
+            wake = min(wake, next_due())
         try:
-            data, arrived = await asyncio.wait_for(arrivals.get(), max(wake - now, 0.0))
+            reply_identifier, sequence, arrived = await asyncio.wait_for(
+                arrivals.get(), max(wake - now, 0.0))
         except TimeoutError:
             continue
-        reply = _echo_reply_id_sequence(data, ipv6, raw)
-        if reply is None or reply[0] != identifier or reply[1] not in waiting:
+        if reply_identifier != identifier or sequence not in waiting:
             continue
-        sent_at, _ = waiting.pop(reply[1])
+        sent_at, _ = waiting.pop(sequence)
         rtt = arrived - sent_at
         if 0.0 <= rtt <= config.timeout_seconds:
-            result.rtts[reply[1]] = rtt
+            result.rtts[sequence] = rtt
 
 
 async def probe_many(
     targets: Sequence[str], config: IcmpConfig, deadline: float
 ) -> list[IcmpResult]:
-    """Probe several hosts at once, as many in flight as the socket kind allows."""
-    limit = asyncio.Semaphore(max_concurrency())
+    """Probe several hosts at once, at most MAX_CONCURRENT in flight."""
+    limit = asyncio.Semaphore(MAX_CONCURRENT)
 
     async def one(target: str) -> IcmpResult:
         async with limit:
