@@ -6,7 +6,7 @@ an agent would be set up, runs ``bench.icmp_timed`` and then
 ``fping -C N -q -p P -i 1 -t T`` over the same hosts. Both send N requests to
 every host, one every P ms per host; the figure is the time until every host's
 last reply. A second namespace without that setting shows the probe on raw
-sockets (a root agent on a stock host), where it limits its own concurrency.
+sockets (a root agent on a stock host), where all its probes share one socket.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from bench.results import Row, at_most
 from bench.scale import Scale
 from bench.servers import Unavailable, binary
-from probes.icmp import MAX_CONCURRENT_RAW
+from probes.icmp import MAX_CONCURRENT
 
 if TYPE_CHECKING:
     from tests.lab.netns import Host
@@ -61,7 +61,7 @@ def run(work: Path, scale: Scale) -> list[Row]:
             return runs
 
         ours = ours_from(prober, hosts, scale.icmp_repeats)
-        raw = ours_from(raw_prober, raw_hosts, 1)
+        raw = ours_from(raw_prober, raw_hosts, scale.icmp_repeats)
 
         peer = []
         for _ in range(scale.icmp_repeats):
@@ -86,11 +86,12 @@ def run(work: Path, scale: Scale) -> list[Row]:
             f"({ours[0]['socket']} socket), fping {peer_received}/{expected}; fping's time "
             f"includes starting it, ours does not include starting Python")
     ratio = ours_seconds / peer_seconds
-    raw_seconds = raw[0]["seconds"]
-    raw_note = (f"{raw[0]['socket']} socket, at most {MAX_CONCURRENT_RAW} hosts at once "
-                f"(every raw socket receives every reply); replies {raw[0]['received']}/"
-                f"{expected}; the agent uses datagram sockets when net.ipv4.ping_group_range "
-                f"allows its group")
+    raw_seconds = statistics.median(r["seconds"] for r in raw)
+    raw_received = min(r["received"] for r in raw)
+    raw_note = (f"median of {scale.icmp_repeats}; {raw[0]['socket']} socket, one shared by up "
+                f"to {MAX_CONCURRENT} hosts at once, replies sorted by identifier and source; "
+                f"replies {raw_received}/{expected}; the agent uses datagram sockets when "
+                f"net.ipv4.ping_group_range allows its group")
     return [
         Row("icmp", f"ICMP probe of {scale.icmp_hosts} lab hosts", "s", ours_seconds,
             peer_seconds, "fping", target=f"≤ {TARGET_RATIO}×",
@@ -99,5 +100,5 @@ def run(work: Path, scale: Scale) -> list[Row]:
         Row("icmp_raw", f"ICMP probe of {scale.icmp_hosts} lab hosts, raw sockets", "s",
             raw_seconds, peer_seconds, "fping", target=f"≤ {TARGET_RATIO}×",
             met=at_most(raw_seconds / peer_seconds, TARGET_RATIO)
-            if raw[0]["received"] == expected else False, note=raw_note),
+            if raw_received == expected else False, note=raw_note),
     ]
