@@ -100,7 +100,7 @@ def filled_state(fleet: Fleet) -> FleetState:
 def run(work: Path, fleet: Fleet, scale: Scale) -> list[Row]:
     state = filled_state(fleet)
     ours_seconds, ours_gzip = timed(scale.render_repeats,
-                                    lambda: gzip_like_collector(state.render().encode()))
+                                    lambda: gzip_like_collector(state.render_bytes()))
     text = state.render()
     families = parse_exposition(text)
     registry = registry_for(families)
@@ -111,7 +111,7 @@ def run(work: Path, fleet: Fleet, scale: Scale) -> list[Row]:
                      if line and not line.startswith(b"#"))
     if peer_lines != series:
         raise RuntimeError(f"the peer exposes {peer_lines} series, the collector {series}")
-    render_only, _ = timed(scale.render_repeats, state.render)
+    render_only, _ = timed(scale.render_repeats, state.render_bytes)
     peer_only, _ = timed(1, lambda: generate_latest(registry))
     # The peer with the collector's gzip level, to show what the level itself is worth.
     peer_same_level, _ = timed(1, lambda: gzip_like_collector(generate_latest(registry)))

@@ -114,10 +114,10 @@ async def ingest(request: web.Request) -> web.Response:
                        headers={"Retry-After": "30"})
 
     state = request.app[STATE]
-    for report, is_new in zip(batch.reports, fresh, strict=True):
-        if is_new:
-            state.apply(report.ward, report.kind, report.target, report.measured_at,
-                        report.result)
+    state.apply_reports(ward, [
+        (report.kind, report.target, report.measured_at, report.result)
+        for report, is_new in zip(batch.reports, fresh, strict=True) if is_new
+    ])
     if batch.agent is not None:
         state.agent_status(ward, batch.agent.dropped_reports_total)
     return web.json_response({
@@ -133,7 +133,7 @@ METRICS_GZIP_LEVEL = 1
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[STATE].render().encode()
+    body = request.app[STATE].render_bytes()
     headers = {"Content-Type": METRICS_CONTENT_TYPE, "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         # Off the event loop, so ingest goes on while a scrape is compressed.

@@ -1,12 +1,12 @@
 """The metric families of the contract and the text-format pieces they are rendered from.
 
 Families are declared once, here. Each ward's lines of each family are rendered
-when that ward changes, so a scrape only joins ready-made strings.
+when that ward changes, so a scrape only joins ready-made bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -70,7 +70,11 @@ def escape_label_value(value: str) -> str:
 
 
 def label_text(labels: Mapping[str, str]) -> str:
-    return ",".join(f'{k}="{escape_label_value(v)}"' for k, v in labels.items())
+    return label_pairs_text(labels.items())
+
+
+def label_pairs_text(labels: Iterable[tuple[str, str]]) -> str:
+    return ",".join(f'{k}="{escape_label_value(v)}"' for k, v in labels)
 
 
 def format_value(value: float) -> str:

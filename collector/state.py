@@ -2,10 +2,11 @@
 
 Only the newest measurement of each (ward, kind, target) counts: a replayed,
 older report is stored in history but never makes a ward look current. When a
-ward changes, its lines of every family are rendered again and its verdict is
-marked stale; verdicts are brought up to date (``refresh``) before anything
-reads them, so a burst of reports costs one evaluation per ward, not one per
-report. A scrape joins ready-made strings and does no per-series work.
+measurement changes, it is rendered to exposition lines once (UTF-8 bytes, ready to
+send), only the families it touches are joined again for its ward, and the ward's
+verdict is marked stale; verdicts are brought up to date (``refresh``) before
+anything reads them, so a burst of reports costs one evaluation per ward, not one
+per report. A scrape joins ready-made bytes and does no per-series work.
 """
 
 from __future__ import annotations
@@ -18,24 +19,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from collector.exposition import FAMILIES, sample_line
+from collector.exposition import FAMILIES, format_value, label_pairs_text, sample_line
 from collector.series import Sample, inventory_series, sample, series_for
 from inventory import criteria
 from inventory.model import Inventory, Thresholds
 from probes import PROBES
 from probes.base import ProbeResult
 
-VERDICT_FAMILIES = (
-    "sansang_ward_ready", "sansang_ward_check_ok",
-    "sansang_ward_check_failing_since_timestamp_seconds",
-)
-STATIC_FAMILIES = ("sansang_ward_info", "sansang_golive_timestamp_seconds")
-
-
 # The newest measurement of one (kind, target): (measured_at, its series, its series
-# rendered as (family, exposition lines)). Rendered once, when the report arrives. Only
-# plain tuples are kept, not the result object, so the garbage collector can untrack them.
-Rendered = tuple[tuple[str, str], ...]
+# rendered as (family, exposition lines in UTF-8)). Rendered once, when the report
+# arrives. Only plain tuples are kept, not the result object, so the garbage collector
+# can untrack them.
+Rendered = tuple[tuple[str, bytes], ...]
+# A report as the state takes it in: (kind, target, measured_at, result).
+Incoming = tuple[str, str, float, ProbeResult]
 Measurement = tuple[float, tuple[Sample, ...], Rendered]
 
 
@@ -73,12 +70,12 @@ class FleetState:
         # (day, ward) -> ready: verdicts not yet written to the readiness history.
         self.pending_history: dict[tuple[str, str], bool] = {}
         # family name -> ward code -> that ward's rendered lines of the family
-        self._chunks: dict[str, dict[str, str]] = {name: {} for name in FAMILIES}
+        self._chunks: dict[str, dict[str, bytes]] = {name: {} for name in FAMILIES}
+        self._headers = {name: family.header.encode() for name, family in FAMILIES.items()}
+        # The labels every line of a ward starts with, rendered once.
+        self._ward_label_text = {code: label_pairs_text(tuple(self._ward_labels(code).items()))
+                                 for code in self.wards}
         self._render_static()
-        self._static_lines = {code: self._rendered(code, ward.static_samples)
-                              for code, ward in self.wards.items()}
-        for code in self.wards:
-            self._render_ward(code)
         self.refresh()
 
     # --- taking reports in
@@ -86,24 +83,41 @@ class FleetState:
     def apply(self, ward_code: str, kind: str, target: str, measured_at: float,
               result: ProbeResult) -> bool:
         """Take in one report; True when it changed what the ward shows."""
+        return self.apply_reports(ward_code, ((kind, target, measured_at, result),))
+
+    def apply_reports(self, ward_code: str, reports: Iterable[Incoming]) -> bool:
+        """Take in a ward's reports (a push); True when they changed what the ward shows.
+
+        Each family a changed measurement touches is joined again once for the whole
+        push, not once per report: a replayed backlog of 200 reports costs one join."""
         ward = self.wards.get(ward_code)
         if ward is None:
             return False
-        key = (kind, target)
-        current = ward.measurements.get(key)
-        changed = False
-        if current is None or measured_at >= current[0]:
-            samples = tuple(series_for(kind, target, result, self.inventory.wards[ward_code]))
-            ward.measurements[key] = (measured_at, samples,
-                                      self._rendered(ward_code, samples))
-            changed = True
-        if ward.last_report_at is None or measured_at > ward.last_report_at:
-            ward.last_report_at = measured_at
-            changed = True
-        if changed:
+        touched: set[str] = set()
+        newest = ward.last_report_at
+        for kind, target, measured_at, result in reports:
+            key = (kind, target)
+            current = ward.measurements.get(key)
+            if current is None or measured_at >= current[0]:
+                samples = tuple(series_for(kind, target, result, self.inventory.wards[ward_code]))
+                rendered = self._rendered(ward_code, samples)
+                ward.measurements[key] = (measured_at, samples, rendered)
+                touched.update(name for name, _ in rendered)
+                if current is not None:
+                    # A family the old measurement had and the new one lacks must go too.
+                    touched.update(name for name, _ in current[2])
+            if newest is None or measured_at > newest:
+                newest = measured_at
+        moved = newest != ward.last_report_at
+        if moved:
+            ward.last_report_at = newest
+            self._render_agent_lines(ward_code)
+        for family in touched:
+            self._join_family(ward_code, family)
+        if touched or moved:
             ward.verdict_stale = True
-            self._render_ward(ward_code)
-        return changed
+            return True
+        return False
 
     def apply_stored(self, ward_code: str, kind: str, target: str, measured_at: float,
                      result_json: str) -> None:
@@ -119,7 +133,7 @@ class FleetState:
         ward = self.wards.get(ward_code)
         if ward is not None and dropped_reports_total > ward.dropped_reports_total:
             ward.dropped_reports_total = dropped_reports_total
-            self._render_ward(ward_code)
+            self._render_agent_lines(ward_code)
 
     # --- verdicts
 
@@ -170,15 +184,15 @@ class FleetState:
             self.pending_history[(day, code)] = ready
         base = self._ward_labels(code)
         self._chunks["sansang_ward_ready"][code] = sample_line(
-            "sansang_ward_ready", base, 1 if ready else 0)
+            "sansang_ward_ready", base, 1 if ready else 0).encode()
         judged = [(n, o) for n, o in outcomes.items() if o.ok is not None]
         self._set_chunk("sansang_ward_check_ok", code, "".join(
             sample_line("sansang_ward_check_ok", {**base, "check": n}, 1 if o.ok else 0)
-            for n, o in judged))
+            for n, o in judged).encode())
         self._set_chunk("sansang_ward_check_failing_since_timestamp_seconds", code, "".join(
             sample_line("sansang_ward_check_failing_since_timestamp_seconds",
                         {**base, "check": n}, ward.check_since[n])
-            for n, o in judged if not o.ok))
+            for n, o in judged if not o.ok).encode())
 
     # --- rendering
 
@@ -200,17 +214,19 @@ class FleetState:
             return {"ward": code, "simulated": "true"}
         return {"ward": code}
 
-    def _set_chunk(self, family: str, code: str, text: str) -> None:
+    def _set_chunk(self, family: str, code: str, text: bytes) -> None:
         if text:
             self._chunks[family][code] = text
         else:
             self._chunks[family].pop(code, None)
 
     def _render_static(self) -> None:
+        """What only the inventory says: go-live, ward identities, contracts, devices.
+
+        These families never come from a measurement, so no report joins them again."""
         golive = dt.datetime.combine(self.inventory.golive, dt.time(), tzinfo=dt.UTC).timestamp()
-        self._static = FAMILIES["sansang_golive_timestamp_seconds"].header + (
-            f"sansang_golive_timestamp_seconds {golive:.0f}\n"
-        )
+        self._static = (FAMILIES["sansang_golive_timestamp_seconds"].header
+                        + f"sansang_golive_timestamp_seconds {golive:.0f}\n").encode()
         info = self._chunks["sansang_ward_info"]
         for code, ward in self.inventory.wards.items():
             labels = {
@@ -219,48 +235,53 @@ class FleetState:
             }
             if self.wards[code].simulated:
                 labels["simulated"] = "true"
-            info[code] = sample_line("sansang_ward_info", labels, 1)
+            info[code] = sample_line("sansang_ward_info", labels, 1).encode()
+            for name, text in self._rendered(code, self.wards[code].static_samples):
+                self._chunks[name][code] = text
 
     def _rendered(self, code: str, samples: Iterable[Sample]) -> Rendered:
         """``samples`` as exposition lines, grouped by family, with the ward's labels."""
-        base = self._ward_labels(code)
+        prefix = self._ward_label_text[code]
         lines: dict[str, list[str]] = {}
         for name, labels, value in samples:
-            lines.setdefault(name, []).append(sample_line(name, {**base, **dict(labels)}, value))
-        return tuple((name, "".join(text)) for name, text in lines.items())
+            label_text = f"{prefix},{label_pairs_text(labels)}" if labels else prefix
+            lines.setdefault(name, []).append(f"{name}{{{label_text}}} {format_value(value)}\n")
+        return tuple((name, "".join(text).encode()) for name, text in lines.items())
 
-    def _render_ward(self, code: str) -> None:
-        """Join the ward's ready-made lines family by family; only the agent's own two
-        series (last report, dropped count) are formatted here."""
+    def _join_family(self, code: str, family: str) -> None:
+        """The ward's lines of one family, from every measurement that has some."""
+        self._set_chunk(family, code, b"".join([
+            text for _, _, rendered in self.wards[code].measurements.values()
+            for name, text in rendered if name == family
+        ]))
+
+    def _render_agent_lines(self, code: str) -> None:
+        """The agent's own two series: when it last reported, what its spool dropped."""
         ward = self.wards[code]
-        parts: dict[str, list[str]] = {}
-        pieces = [self._static_lines[code]]
-        pieces += [rendered for _, _, rendered in ward.measurements.values()]
-        if ward.last_report_at is not None:
-            pieces.append(self._rendered(code, (
-                sample("sansang_agent_last_report_timestamp_seconds", (), ward.last_report_at),
-                sample("sansang_agent_dropped_reports_total", (), ward.dropped_reports_total),
-            )))
-        for rendered in pieces:
-            for name, text in rendered:
-                parts.setdefault(name, []).append(text)
-        for name in _MEASURED_FAMILIES:
-            self._set_chunk(name, code, "".join(parts.get(name, ())))
+        if ward.last_report_at is None:
+            return
+        prefix = self._ward_label_text[code]
+        for name, value in ((LAST_REPORT, ward.last_report_at),
+                            (DROPPED, ward.dropped_reports_total)):
+            self._chunks[name][code] = f"{name}{{{prefix}}} {format_value(value)}\n".encode()
 
     def take_pending_history(self) -> dict[tuple[str, str], bool]:
         pending, self.pending_history = self.pending_history, {}
         return pending
 
-    def render(self) -> str:
+    def render_bytes(self) -> bytes:
+        """The whole exposition, UTF-8, as ``/metrics`` sends it."""
         # No refresh here: verdicts are brought up to date by the collector's refresher
         # every second, so a scrape never pays for evaluating a burst of reports.
         parts = [self._static]
-        for name, family in FAMILIES.items():
-            chunks = self._chunks[name]
+        for name, chunks in self._chunks.items():
             if chunks:
-                parts.append(family.header)
+                parts.append(self._headers[name])
                 parts.extend(chunks.values())
-        return "".join(parts)
+        return b"".join(parts)
+
+    def render(self) -> str:
+        return self.render_bytes().decode()
 
     def summary(self) -> dict[str, Any]:
         self.refresh()
@@ -269,6 +290,5 @@ class FleetState:
         return {"wards": len(self.wards), "wards_reporting": reporting, "wards_ready": ready}
 
 
-_MEASURED_FAMILIES = [
-    name for name in FAMILIES if name not in VERDICT_FAMILIES and name not in STATIC_FAMILIES
-]
+LAST_REPORT = "sansang_agent_last_report_timestamp_seconds"
+DROPPED = "sansang_agent_dropped_reports_total"
