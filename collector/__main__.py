@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from collector.app import CollectorSettings, create_app
+from collector.app import DEFAULT_RETENTION_DAYS, CollectorSettings, create_app
 from collector.provision import provision
 from collector.security import AccessLogWithoutQuery, hash_password, server_tls_context
 from collector.tokens import issue_token
@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="pushes per second each ward may make on average (default 2)")
     serve.add_argument("--rate-burst", type=int, default=20,
                        help="pushes a ward may make at once before --rate applies (default 20)")
+    serve.add_argument("--retention-days", type=float, default=DEFAULT_RETENTION_DAYS,
+                       help="days of raw reports kept in the database; each series' newest "
+                            "report and the daily readiness history are kept for good "
+                            f"(default {DEFAULT_RETENTION_DAYS:.0f})")
     serve.add_argument("--tls-cert", type=Path, default=None,
                        help="serve HTTPS with this certificate chain (PEM); TLS 1.2 at least")
     serve.add_argument("--tls-key", type=Path, default=None, help="private key of --tls-cert")
@@ -175,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         speedtest_slots=args.speedtest_slots,
         rate_per_second=args.rate,
         rate_burst=args.rate_burst,
+        retention_days=args.retention_days,
         basic_auth_path=args.basic_auth_file,
         tune_garbage_collector=True,
     )

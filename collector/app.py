@@ -39,6 +39,13 @@ OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 OPEN_PREFIXES = ("/api/v1/reports", "/speedtest/", "/healthz", "/api/openapi.json", "/static/")
 
 
+# Raw reports are kept for as long as one could still arrive again: ingest refuses
+# reports older than 30 days, so after 35 an id can never come back. Prometheus keeps the
+# series, the readiness history keeps each ward's days; what is older here only costs
+# disk (a national fleet at one round a minute pushes ~43 million reports a day).
+DEFAULT_RETENTION_DAYS = 35.0
+
+
 @dataclass
 class CollectorSettings:
     inventory: Inventory
@@ -51,7 +58,7 @@ class CollectorSettings:
     rate_per_second: float = 2.0
     rate_burst: int = 20
     basic_auth_path: Path | None = None
-    retention_days: float = 400.0
+    retention_days: float = DEFAULT_RETENTION_DAYS
     # Process-wide, so only the collector's own process asks for it (not tests).
     tune_garbage_collector: bool = False
 
@@ -209,13 +216,14 @@ async def refresh_verdicts(app: web.Application) -> None:
 
 
 async def keep_house(app: web.Application) -> None:
-    """The readiness history, and report retention."""
+    """The write-ahead log's checkpoint, the readiness history, and report retention."""
     state, store = app[STATE], app[STORE]
     retention = app[SETTINGS].retention_days * 86400
     last_prune = 0.0
     while True:
         await asyncio.sleep(HOUSEKEEPING_SECONDS)
         try:
+            await asyncio.to_thread(store.checkpoint)
             await asyncio.to_thread(store.record_readiness, state.take_pending_history())
             if time.monotonic() - last_prune > 3600:
                 last_prune = time.monotonic()

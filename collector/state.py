@@ -93,9 +93,16 @@ class FleetState:
         ward = self.wards.get(ward_code)
         if ward is None:
             return False
+        # Only the newest report of each series can show: a replayed backlog renders
+        # once per series, not once per report.
+        latest: dict[tuple[str, str], Incoming] = {}
+        for report in reports:
+            seen = latest.get((report[0], report[1]))
+            if seen is None or report[2] >= seen[2]:
+                latest[(report[0], report[1])] = report
         touched: set[str] = set()
         newest = ward.last_report_at
-        for kind, target, measured_at, result in reports:
+        for kind, target, measured_at, result in latest.values():
             key = (kind, target)
             current = ward.measurements.get(key)
             if current is None or measured_at >= current[0]:
@@ -164,9 +171,11 @@ class FleetState:
 
     def _evaluate(self, code: str, now: float, silent_after: float) -> None:
         ward = self.wards[code]
+        wanted = criteria.INPUT_METRICS
         samples = [
             criteria.Sample(name, {"ward": code, **dict(labels)}, value)
             for name, labels, value in (*ward.static_samples, *self.samples(code))
+            if name in wanted
         ]
         outcomes = criteria.evaluate_ward(samples, ward.thresholds, now, silent_after)
         for name, outcome in outcomes.items():

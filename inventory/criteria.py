@@ -401,6 +401,26 @@ NOT_READY = VerdictAlert(
 CHECKS_BY_NAME: dict[str, Check] = {check.name: check for check in CHECKS}
 
 
+def _input_metrics(checks: Iterable[Check]) -> frozenset[str]:
+    names: set[str] = set()
+    for check in checks:
+        for condition in check.conditions:
+            names.add(condition.metric)
+            if condition.relative_to:
+                names.add(condition.relative_to)
+            if condition.only:
+                names.add(condition.only.metric)
+        if check.missing is not None:
+            names.add(check.missing.metric)
+            if check.missing.listed_by:
+                names.add(check.missing.listed_by)
+    return frozenset(names)
+
+
+# Every series a check reads: a verdict needs no other (interface counters, for one).
+INPUT_METRICS = _input_metrics(CHECKS)
+
+
 # --- formatting, identical to Prometheus's template functions so pages and alerts agree
 
 
