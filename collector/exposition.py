@@ -6,6 +6,7 @@ when that ward changes, so a scrape only joins ready-made bytes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -75,6 +76,13 @@ def label_text(labels: Mapping[str, str]) -> str:
 
 def label_pairs_text(labels: Iterable[tuple[str, str]]) -> str:
     return ",".join(f'{k}="{escape_label_value(v)}"' for k, v in labels)
+
+
+@functools.lru_cache(maxsize=65536)
+def cached_label_pairs_text(labels: tuple[tuple[str, str], ...]) -> str:
+    """``label_pairs_text`` for the label sets series repeat on every report (a target,
+    a platform, an interface): rendered once, not once per report."""
+    return label_pairs_text(labels)
 
 
 def format_value(value: float) -> str:

@@ -19,7 +19,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from collector.exposition import FAMILIES, format_value, label_pairs_text, sample_line
+from collector.exposition import (
+    FAMILIES,
+    cached_label_pairs_text,
+    format_value,
+    label_pairs_text,
+    sample_line,
+)
 from collector.series import Sample, inventory_series, sample, series_for
 from inventory import criteria
 from inventory.model import Inventory, Thresholds
@@ -51,6 +57,8 @@ class WardState:
     ready: bool = False
     ready_since: float | None = None
     verdict_stale: bool = True
+    # When the verdict was last worked out (Unix time), to space re-evaluations.
+    evaluated_at: float = 0.0
     silent: bool | None = None
 
 
@@ -149,13 +157,19 @@ class FleetState:
         for code in self.wards_to_refresh(now):
             self.refresh_ward(code, now)
 
-    def wards_to_refresh(self, now: float | None = None) -> list[str]:
+    def wards_to_refresh(self, now: float | None = None, spacing_seconds: float = 0.0
+                         ) -> list[str]:
+        """Wards whose verdict is out of date: their reports changed, or their agent just
+        fell silent. With ``spacing_seconds``, a ward judged less than that long ago waits
+        (unless it fell silent), so a ward sending many small pushes is judged once for
+        them all, while the first push after a quiet spell is judged at once."""
         now = time.time() if now is None else now
         due = []
         for code, ward in self.wards.items():
             silent = (ward.last_report_at is None
                       or now - ward.last_report_at > self._silent_after(ward))
-            if ward.verdict_stale or silent != ward.silent:
+            if silent != ward.silent or (
+                    ward.verdict_stale and now - ward.evaluated_at >= spacing_seconds):
                 due.append(code)
         return due
 
@@ -188,6 +202,7 @@ class FleetState:
             ward.ready_since = now
         ward.ready = ready
         ward.verdict_stale = False
+        ward.evaluated_at = now
         if ward.last_report_at is not None:
             day = dt.datetime.fromtimestamp(now, self.zone).date().isoformat()
             self.pending_history[(day, code)] = ready
@@ -253,7 +268,7 @@ class FleetState:
         prefix = self._ward_label_text[code]
         lines: dict[str, list[str]] = {}
         for name, labels, value in samples:
-            label_text = f"{prefix},{label_pairs_text(labels)}" if labels else prefix
+            label_text = f"{prefix},{cached_label_pairs_text(labels)}" if labels else prefix
             lines.setdefault(name, []).append(f"{name}{{{label_text}}} {format_value(value)}\n")
         return tuple((name, "".join(text).encode()) for name, text in lines.items())
 

@@ -29,7 +29,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from collector.app import VERDICT_REFRESH_SECONDS
+from collector.app import VERDICT_REFRESH_SECONDS, VERDICT_SPACING_SECONDS
 from inventory import DEFAULT_INVENTORY, load_inventory
 from probes.secret import Secret
 from tests.lab.servers import (
@@ -246,10 +246,11 @@ def test_a_60_second_collector_outage_loses_nothing_and_prometheus_sees_the_ward
             assert current_at is not None, "Prometheus never saw the newest backlog report"
             age = prometheus.query(f"time() - {last_report}")
             # The verdict follows the data: the collector re-judges changed wards every
-            # second (VERDICT_REFRESH_SECONDS), then the next scrape carries it.
+            # second (VERDICT_REFRESH_SECONDS), a ward judged just before at most every
+            # VERDICT_SPACING_SECONDS, then the next scrape carries it.
             agent_check = prometheus.wait_for(
                 f'sansang_ward_check_ok{{ward="{WARD}",check="agent"}} == 1',
-                VERDICT_REFRESH_SECONDS + 2 * SCRAPE_INTERVAL + 1)
+                VERDICT_REFRESH_SECONDS + VERDICT_SPACING_SECONDS + 2 * SCRAPE_INTERVAL + 1)
             # Exactly once: the outage window's reports in the store are the spool's, one each.
             window_end = snapshot_at - ICMP_BUDGET
             in_spool = sorted(r.id for r in backlog if outage_started <= r.measured_at

@@ -120,3 +120,20 @@ def test_simulated_wards_carry_the_label_on_every_line() -> None:
             assert 'simulated="true"' in line, line
         if f'ward="{CODES[1]}"' in line:
             assert "simulated" not in line, line
+
+
+def test_verdicts_are_spaced_but_never_late_for_a_ward_falling_silent() -> None:
+    now = time.time()
+    first, second = rounds(2, now - 60)
+    code = CODES[0]
+    state = FleetState(INVENTORY)
+    state.apply_reports(code, first[code])
+    state.refresh(now)
+    state.apply_reports(code, second[code])
+    assert code not in state.wards_to_refresh(now + 1, spacing_seconds=5)
+    assert code in state.wards_to_refresh(now + 5, spacing_seconds=5)
+    assert code in state.wards_to_refresh(now + 1)  # a reader wants it current at once
+    state.refresh(now + 1)
+    # Long after its last report the agent is silent: judged at once, whatever the spacing.
+    later = now + 3600
+    assert code in state.wards_to_refresh(later, spacing_seconds=later)
