@@ -388,13 +388,23 @@ async def test_two_agents_with_one_user_name_and_different_keys_both_answer(
 
 @module_loop
 @pytest.mark.servers
-async def test_probes_reuse_one_engine(snmpsim_agent: SnmpAgent) -> None:
-    engine = (await snmp_wire._pool()).main
+async def test_only_the_first_v3_probe_of_an_agent_discovers_its_engine(
+    snmpsim_agent: SnmpAgent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snmp_wire._ENGINES.clear()
+    discoveries = []
+    discover = snmp_wire.UdpSnmpClient.discover
+
+    async def counted(client: snmp_wire.UdpSnmpClient) -> snmp_wire.Engine:
+        discoveries.append(client.address)
+        return await discover(client)
+
+    monkeypatch.setattr(snmp_wire.UdpSnmpClient, "discover", counted)
     for device in ("host", "ups"):
         for auth in ("v2c", "sha256-aes256"):
             config = probe_config(snmpsim_agent, auth, device)
             assert (await snmp.probe(snmpsim_agent.target, config, deadline_in(5))).up
-    assert (await snmp_wire._pool()).main is engine
+    assert len(discoveries) == 1
 
 
 # --- lab: failures are results, readable, distinct and on time ---
@@ -494,17 +504,19 @@ async def test_an_unknown_v3_user_is_named(snmpd_agent: SnmpAgent) -> None:
     )
 
 
-def test_engines_close_with_their_event_loop(silent_snmp_port: int) -> None:
-    async def one_probe() -> asyncio.AbstractEventLoop:
+def test_a_probe_leaves_no_socket_open(silent_snmp_port: int) -> None:
+    def open_files() -> int:
+        return len(list(Path("/proc/self/fd").iterdir()))
+
+    async def one_probe() -> None:
         config = SnmpConfig(community=Secret("x"), timeout_seconds=0.3)
         await snmp.probe(f"127.0.0.1:{silent_snmp_port}", config, deadline_in(1))
-        assert asyncio.get_running_loop() in snmp_wire._POOLS
-        return asyncio.get_running_loop()
 
-    loop = asyncio.run(one_probe())
-    # An engine left open would also show here as an unclosed-socket warning (an error).
+    before = open_files()
+    asyncio.run(one_probe())
+    # A socket left open would also show here as an unclosed-socket warning (an error).
     gc.collect()
-    assert loop not in snmp_wire._POOLS
+    assert open_files() == before
 
 
 # --- no agent: the logic over recorded varbinds ---
