@@ -8,6 +8,7 @@ at hand for what the result cannot know (a device's role, its uplink port).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -23,10 +24,17 @@ def sample(name: str, labels: tuple[tuple[str, str], ...], value: float) -> Samp
     return (name, labels, float(value))
 
 
+@functools.lru_cache(maxsize=65536)
+def _shared(labels: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """One tuple for each label set: every report repeats its series' labels, and at
+    national scale a fresh copy for each was about a fifth of the collector's state."""
+    return labels
+
+
 def _add(out: list[Sample], name: str, labels: dict[str, str], value: Any) -> None:
     if value is None:
         return
-    out.append(sample(name, tuple(labels.items()), value))
+    out.append(sample(name, _shared(tuple(labels.items())), value))
 
 
 def icmp_series(target: str, result: Any, ward: Ward) -> list[Sample]:

@@ -32,10 +32,10 @@ from inventory.model import Inventory, Thresholds
 from probes import PROBES
 from probes.base import ProbeResult
 
-# The newest measurement of one (kind, target): (measured_at, its series, its series
-# rendered as (family, exposition lines in UTF-8)). Rendered once, when the report
-# arrives. Only plain tuples are kept, not the result object, so the garbage collector
-# can untrack them.
+# The newest measurement of one (kind, target): (measured_at, its series that verdicts
+# read, all its series rendered as (family, exposition lines in UTF-8)). Rendered once,
+# when the report arrives. Only plain tuples are kept, not the result object, so the
+# garbage collector can untrack them.
 Rendered = tuple[tuple[str, bytes], ...]
 # A report as the state takes it in: (kind, target, measured_at, result).
 Incoming = tuple[str, str, float, ProbeResult]
@@ -114,9 +114,11 @@ class FleetState:
             key = (kind, target)
             current = ward.measurements.get(key)
             if current is None or measured_at >= current[0]:
-                samples = tuple(series_for(kind, target, result, self.inventory.wards[ward_code]))
-                rendered = self._rendered(ward_code, samples)
-                ward.measurements[key] = (measured_at, samples, rendered)
+                series = series_for(kind, target, result, self.inventory.wards[ward_code])
+                rendered = self._rendered(ward_code, series)
+                # Only what a verdict reads is kept as values; the rest lives on as lines.
+                judged = tuple(s for s in series if s[0] in criteria.INPUT_METRICS)
+                ward.measurements[key] = (measured_at, judged, rendered)
                 touched.update(name for name, _ in rendered)
                 if current is not None:
                     # A family the old measurement had and the new one lacks must go too.
@@ -185,11 +187,9 @@ class FleetState:
 
     def _evaluate(self, code: str, now: float, silent_after: float) -> None:
         ward = self.wards[code]
-        wanted = criteria.INPUT_METRICS
         samples = [
             criteria.Sample(name, {"ward": code, **dict(labels)}, value)
             for name, labels, value in (*ward.static_samples, *self.samples(code))
-            if name in wanted
         ]
         outcomes = criteria.evaluate_ward(samples, ward.thresholds, now, silent_after)
         for name, outcome in outcomes.items():
@@ -221,7 +221,7 @@ class FleetState:
     # --- rendering
 
     def samples(self, ward_code: str) -> list[Sample]:
-        """Every current measured series of one ward (without the ward label)."""
+        """The ward's current measured series that verdicts read (without the ward label)."""
         ward = self.wards[ward_code]
         out: list[Sample] = []
         for _, samples, _ in ward.measurements.values():
