@@ -9,7 +9,6 @@ start-up.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
@@ -17,23 +16,19 @@ import time
 
 from probes.base import deadline_in
 from probes.icmp import IcmpConfig, probe_many
+from tests.lab.net_icmp_probe import probe_config, probe_parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("hosts", nargs="+")
-    parser.add_argument("--count", type=int, default=5)
-    parser.add_argument("--interval", type=float, default=0.2)
-    parser.add_argument("--timeout", type=float, default=1.0)
+    parser = probe_parser(__doc__)
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args(argv)
-    config = IcmpConfig(count=args.count, interval_seconds=args.interval,
-                        timeout_seconds=args.timeout)
+    config = probe_config(args)
     asyncio.run(probe_many(args.hosts[:1], IcmpConfig(count=1), deadline_in(10)))
     runs = []
     for _ in range(args.repeats):
         started = time.perf_counter()
-        results = asyncio.run(probe_many(args.hosts, config, deadline_in(120)))
+        results = asyncio.run(probe_many(args.hosts, config, deadline_in(args.deadline)))
         runs.append({
             "seconds": time.perf_counter() - started,
             "sent": sum(r.sent for r in results),

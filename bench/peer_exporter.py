@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import pickle
-import signal
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.lab.aioserve import serve_until_signalled
 
 
 @dataclass(frozen=True)
@@ -69,17 +70,7 @@ async def serve(families: list[FamilyData], port: int) -> None:
     app = web.Application()
     app.router.add_get("/metrics", make_aiohttp_handler(registry_for(families)))
     app.router.add_get("/healthz", _healthz)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    await serve_until_signalled(app, "127.0.0.1", port)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,29 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 
 from aiohttp import web
 
 from collector.speedtest import add_speedtest_routes
+from tests.lab.aioserve import serve_until_signalled
 
 
 async def serve(host: str, port: int, slots: int, max_seconds: float, lease: float) -> None:
     app = web.Application()
     add_speedtest_routes(app, slots=slots, max_seconds=max_seconds, lease_seconds=lease)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        await web.TCPSite(runner, host, port).start()
-        print("ready", flush=True)
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    await serve_until_signalled(app, host, port, on_ready=lambda: print("ready", flush=True))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,16 +16,25 @@ from probes.base import deadline_in
 from probes.icmp import IcmpConfig, probe_many
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+def probe_parser(description: str | None) -> argparse.ArgumentParser:
+    """Hosts and the probe's settings, as both this runner and the ICMP bench take them."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("hosts", nargs="+")
     parser.add_argument("--count", type=int, default=5)
     parser.add_argument("--interval", type=float, default=0.2)
     parser.add_argument("--timeout", type=float, default=1.0)
     parser.add_argument("--deadline", type=float, default=60.0)
-    args = parser.parse_args(argv)
-    config = IcmpConfig(count=args.count, interval_seconds=args.interval,
-                        timeout_seconds=args.timeout)
+    return parser
+
+
+def probe_config(args: argparse.Namespace) -> IcmpConfig:
+    return IcmpConfig(count=args.count, interval_seconds=args.interval,
+                      timeout_seconds=args.timeout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = probe_parser(__doc__).parse_args(argv)
+    config = probe_config(args)
     results = asyncio.run(probe_many(args.hosts, config, deadline_in(args.deadline)))
     print(json.dumps([r.to_json() for r in results]))
     return 0
