@@ -3,7 +3,7 @@
 One query, no hidden retries or search domains: the name is looked up as given
 (absolute), so the time measured is the resolver's. NXDOMAIN, a refusal, a
 closed port and silence are each reported as a result with its own error. The
-lookup itself (``dns_wire``, dnspython) is imported by the first probe.
+lookup itself (``dns_wire``) is imported by the first probe.
 """
 
 from __future__ import annotations

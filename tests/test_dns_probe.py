@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import socket
+import struct
 import time
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from probes import PROBES
+from probes import PROBES, dns_wire
 from probes.base import deadline_in
 from probes.dns import DnsConfig, DnsResult, probe
-from tests.lab.dns import LabResolver
+from tests.lab.dns import LabResolver, dnsmasq
+from tests.lab.require import require_binary
 
 
 def at(resolver: LabResolver, **options: object) -> DnsConfig:
@@ -147,3 +150,66 @@ async def test_result_serialises_with_the_contract_field_names(
     for name in ("up", "lookup_seconds", "addresses", "error"):
         assert name in document
     assert DnsResult.model_validate(document) == result
+
+
+async def test_a_truncated_answer_is_asked_again_over_tcp(tmp_path: Path) -> None:
+    # 60 A records do not fit the 512 octets of a UDP answer without EDNS.
+    many = [f"10.77.1.{i}" for i in range(1, 61)]
+    binary = require_binary("dnsmasq")["dnsmasq"]
+    with dnsmasq(binary, tmp_path, {"many.lab": many}) as resolver:
+        result = await lookup("many.lab", at(resolver))
+
+    assert result.up, result.error
+    assert sorted(result.addresses) == sorted(many)
+
+
+# --- the wire format, with dnspython (the probe's former library) as the reference ---
+
+
+@pytest.mark.parametrize("name", [
+    "platform.lab", "platform.lab.", "Mixed.Case.lab", ".", "bücher.lab", "a\\.b.lab",
+    "esc\\065ped.lab", "x" * 63 + ".lab",
+])
+def test_names_are_encoded_as_dnspython_encodes_them(name: str) -> None:
+    import dns.name
+
+    assert dns_wire.encode_name(name) == dns.name.from_text(name).to_wire()
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ("bad..name", "empty"), (".lab", "empty"), ("x" * 64 + ".lab", "longer than 63"),
+    (".".join(["x" * 60] * 5), "longer than 255"),
+])
+def test_names_dnspython_refuses_are_refused(name: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        dns_wire.encode_name(name)
+
+
+def test_addresses_are_read_past_a_cname_and_compressed_names() -> None:
+    question = dns_wire.encode_name("www.lab") + struct.pack("!HH", 1, 1)
+    header = dns_wire.HEADER.pack(0x1234, 0x8180, 1, 3, 0, 0)
+    cname = b"\xc0\x0c" + struct.pack("!HHIH", 5, 1, 60, 6) + b"\x03web\xc0\x10"
+    records = b"".join(
+        b"\xc0\x25" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton(address)
+        for address in ("10.77.0.5", "10.77.0.6")
+    )
+    answer = dns_wire.parse_answer(header + question + cname + records, 0x1234, question, 1)
+
+    assert (answer.rcode, answer.addresses, answer.truncated) == (0, ["10.77.0.5", "10.77.0.6"],
+                                                                  False)
+
+
+def test_an_answer_to_another_query_is_not_ours() -> None:
+    question = dns_wire.encode_name("www.lab") + struct.pack("!HH", 1, 1)
+    header = dns_wire.HEADER.pack(0x1234, 0x8180, 1, 0, 0, 0)
+    with pytest.raises(dns_wire.NotOurs):
+        dns_wire.parse_answer(header + question, 0x4321, question, 1)
+
+
+def test_the_system_resolver_is_the_first_address_in_resolv_conf(tmp_path: Path) -> None:
+    resolv_conf = tmp_path / "resolv.conf"
+    resolv_conf.write_text("# a comment\nsearch lab\nnameserver https://doh.example/q\n"
+                           "nameserver 10.77.0.53 ; the ward's\nnameserver 10.77.0.54\n")
+
+    assert dns_wire.system_resolver(str(resolv_conf)) == "10.77.0.53"
+    assert dns_wire.system_resolver(str(tmp_path / "missing")) is None
