@@ -97,11 +97,16 @@ def instant(url: str, expr: str, at: float) -> dict[str, float]:
     }
 
 
+# VictoriaMetrics stores values as decimals: a Unix timestamp may come back a few
+# float64 steps (2.4e-7 s each near 1.8e9) away, so "seconds since" a timestamp can
+# differ by that much (seen: 1.4e-6 s, six steps, 8e-16 of the timestamp). Allowed:
+# 16 steps, 2e-15 of the timestamp; anything a person would see still has to agree.
+TIMESTAMP_ROUNDING_SECONDS = 16 * 2.4e-7
+
+
 def same(a: dict[str, float], b: dict[str, float]) -> bool:
-    # VictoriaMetrics stores values as decimals: a Unix timestamp may come back one
-    # float64 step (2.4e-7 s near 1.8e9) away, so "seconds since" can differ by that.
     return a.keys() == b.keys() and all(
-        abs(a[k] - b[k]) <= max(1e-6, 1e-9 * abs(a[k])) for k in a)
+        abs(a[k] - b[k]) <= max(TIMESTAMP_ROUNDING_SECONDS, 1e-9 * abs(a[k])) for k in a)
 
 
 @pytest.fixture
