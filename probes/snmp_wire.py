@@ -71,6 +71,10 @@ ERROR_STATUS_NAMES = (
 )
 
 
+# snmpEngineBoots and snmpEngineTime are 0..2147483647 (RFC 3414 2.2.1).
+MAX_ENGINE_COUNTER = 2**31 - 1
+
+
 class BerError(ValueError):
     """A message that is not the BER it claims to be."""
 
@@ -405,12 +409,18 @@ def decode_v3(data: bytes, usm: Usm | None) -> V3Message | None:
         data, *expect(data, read_tlv(data, outer[0], outer[1]), SEQUENCE))
     engine = Engine(decode_octets(data, engine_id), decode_int(data, boots),
                     decode_int(data, engine_time))
+    if not (0 <= engine.boots <= MAX_ENGINE_COUNTER and 0 <= engine.seconds <= MAX_ENGINE_COUNTER):
+        return None  # outside RFC 3414's range (and it would not fit the privacy IV)
     user_name = decode_octets(data, user)
     if flags[0] & FLAG_AUTH:
         if usm is None or user_name != usm.user.encode():
             return None
         auth_key, priv_key = usm.keys(engine.id)
         start, stop = expect(data, auth, OCTET_STRING)
+        # The whole truncated digest, never a shorter one: an empty parameter would
+        # otherwise compare equal to the empty prefix of any digest.
+        if stop - start != AUTH_DIGEST_SIZES[usm.auth_protocol]:
+            return None
         zeroed = data[:start] + bytes(stop - start) + data[stop:]
         mac = hmac.new(auth_key, zeroed, AUTH_HASHES[usm.auth_protocol]).digest()
         if not hmac.compare_digest(mac[:stop - start], data[start:stop]):

@@ -124,3 +124,27 @@ def test_a_message_altered_in_transit_or_for_other_keys_is_ignored() -> None:
     assert W.decode_v3(altered, USM) is None
     other_keys = W.Usm("monitor", "sha256", "another-pass", "aes256", "priv-pass-1")
     assert W.decode_v3(message, other_keys) is None
+
+
+def forged(auth_parameter: bytes, flags: int = W.FLAG_AUTH, boots: int = 3) -> bytes:
+    """A message claiming to be authenticated for USM's user, built without its keys."""
+    header = W.tlv(W.SEQUENCE, W.integer(7) + W.integer(W.MAX_MESSAGE_SIZE)
+                   + W.tlv(W.OCTET_STRING, bytes((flags,))) + W.integer(W.USM_SECURITY_MODEL))
+    security = W.tlv(W.SEQUENCE, W.tlv(W.OCTET_STRING, ENGINE.id) + W.integer(boots)
+                     + W.integer(1234) + W.tlv(W.OCTET_STRING, USM.user.encode())
+                     + W.tlv(W.OCTET_STRING, auth_parameter) + W.tlv(W.OCTET_STRING, b""))
+    pdu = W.scoped_pdu(ENGINE.id, b"", W.encode_pdu(W.RESPONSE, 42, [SYS_UPTIME]))
+    return W.tlv(W.SEQUENCE, W.integer(3) + header + W.tlv(W.OCTET_STRING, security) + pdu)
+
+
+def test_a_forged_digest_of_any_length_is_refused() -> None:
+    # An empty (or short) authentication parameter must not pass for the digest's prefix.
+    for parameter in (b"", b"\x00", bytes(W.AUTH_DIGEST_SIZES[USM.auth_protocol] - 1),
+                      bytes(W.AUTH_DIGEST_SIZES[USM.auth_protocol])):
+        assert W.decode_v3(forged(parameter), USM) is None
+
+
+def test_engine_counters_outside_the_rfc_range_are_refused() -> None:
+    for boots in (-1, 2**31, 2**40):
+        assert W.decode_v3(forged(b"", flags=0, boots=boots), None) is None
+    assert W.decode_v3(forged(b"", flags=0), None) is not None
