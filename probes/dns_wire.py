@@ -139,6 +139,11 @@ def _skip_name(message: bytes, at: int) -> int:
         at += 1 + length
 
 
+# FORMERR and NOTIMP: the only answers that may come without the question (RFC 1035
+# 4.1.1; RFC 6891 7). Any other answer that leaves it out is not taken as ours.
+RCODES_WITHOUT_QUESTION = frozenset({1, 4})
+
+
 def parse_answer(message: bytes, query_id: int, question: bytes, record_type: int) -> Answer:
     """The rcode and the ``record_type`` addresses of the answer to our query."""
     if len(message) < HEADER.size:
@@ -147,12 +152,15 @@ def parse_answer(message: bytes, query_id: int, question: bytes, record_type: in
     if answer_id != query_id or not flags & FLAG_RESPONSE:
         raise NotOurs("not the answer to our query")
     at = HEADER.size
-    if questions:
-        end = at + len(question)
-        # The question comes back as asked, letters' case aside.
-        if questions != 1 or message[at:end].lower() != question.lower():
-            raise NotOurs("answers another question")
-        at = end
+    if not questions and flags & 0x000F in RCODES_WITHOUT_QUESTION:
+        # A resolver that could not read the query may leave the question out; nothing
+        # in such an answer is taken as an address.
+        return Answer(flags & 0x000F, [], truncated=False)
+    end = at + len(question)
+    # The question comes back as asked, letters' case aside.
+    if questions != 1 or message[at:end].lower() != question.lower():
+        raise NotOurs("answers another question")
+    at = end
     if flags & FLAG_TRUNCATED:
         return Answer(flags & 0x000F, [], truncated=True)
     addresses = []

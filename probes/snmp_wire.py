@@ -18,6 +18,7 @@ import hmac
 import ipaddress
 import itertools
 import random
+import secrets
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -143,9 +144,24 @@ def expect(data: bytes, element: tuple[int, int, int], tag: int) -> tuple[int, i
     return element[1], element[2]
 
 
+# SNMP's numbers are at most 64 bits (Counter64): 9 content octets with a leading zero.
+# Anything longer is a broken or hostile peer, refused before it becomes a Python
+# integer too long to print or to turn into a float.
+MAX_INTEGER_OCTETS = 9
+# RFC 2578: at most 128 sub-identifiers, each below 2**32.
+MAX_OID_ARCS = 128
+MAX_OID_ARC = 2**32 - 1
+
+
+def _integer(content: bytes, signed: bool) -> int:
+    if not content or len(content) > MAX_INTEGER_OCTETS:
+        raise BerError(f"integer of {len(content)} octets")
+    return int.from_bytes(content, "big", signed=signed)
+
+
 def decode_int(data: bytes, element: tuple[int, int, int]) -> int:
     start, stop = expect(data, element, INTEGER)
-    return int.from_bytes(data[start:stop], "big", signed=True)
+    return _integer(data[start:stop], signed=True)
 
 
 def decode_octets(data: bytes, element: tuple[int, int, int]) -> bytes:
@@ -158,10 +174,12 @@ def decode_oid(content: bytes) -> tuple[int, ...]:
     value = 0
     for octet in content:
         value = (value << 7) | (octet & 0x7F)
+        if value > MAX_OID_ARC + 80:  # the first octet holds two arcs (40 × x + y)
+            raise BerError("OBJECT IDENTIFIER arc too large")
         if not octet & 0x80:
             arcs.append(value)
             value = 0
-    if not arcs or content[-1] & 0x80:
+    if not arcs or content[-1] & 0x80 or len(arcs) >= MAX_OID_ARCS:
         raise BerError("bad OBJECT IDENTIFIER")
     first = arcs[0]
     head = (first // 40, first % 40) if first < 80 else (2, first - 80)
@@ -171,9 +189,9 @@ def decode_oid(content: bytes) -> tuple[int, ...]:
 def plain_value(tag: int, content: bytes) -> Value | None:
     """A varbind's value as a plain Python value; None for NULL and the "no such ..."."""
     if tag == INTEGER:
-        return int.from_bytes(content, "big", signed=True)
+        return _integer(content, signed=True)
     if tag in UNSIGNED_TYPES:
-        return int.from_bytes(content, "big")
+        return _integer(content, signed=False)
     if tag in (OCTET_STRING, OPAQUE):
         return bytes(content)
     if tag == OBJECT_IDENTIFIER:
@@ -449,11 +467,10 @@ def scoped_pdu(engine_id: bytes, context_name: bytes, pdu: bytes) -> bytes:
 
 # --- the socket ---
 
-_IDS = itertools.count(random.randrange(1, 1 << 30))
-
-
 def _next_id() -> int:
-    return next(_IDS) % 0x7FFFFFFF + 1
+    # Unpredictable, so a peer that sees one request cannot guess the ids of the next
+    # ones (to another device) and answer them in its place.
+    return secrets.randbelow(0x7FFFFFFF) + 1
 
 
 class _Endpoint(asyncio.DatagramProtocol):
@@ -595,7 +612,7 @@ class UdpSnmpClient:
             if answer.pdu.kind == RESPONSE:
                 return answer.pdu
             oid: tuple[int, ...] = answer.pdu.varbinds[0].oid if answer.pdu.varbinds else ()
-            kind, text = USM_REPORTS.get(oid, ("Report", f"report {oid_text(oid)}"))
+            kind, text = USM_REPORTS.get(oid) or ("Report", f"report {oid_text(oid)}")
             if kind == "NotInTimeWindow" and answer.flags & FLAG_AUTH and not resynced:
                 resynced = True  # the report carried the agent's boots and time
                 continue

@@ -206,6 +206,17 @@ def test_an_answer_to_another_query_is_not_ours() -> None:
         dns_wire.parse_answer(header + question, 0x4321, question, 1)
 
 
+def test_an_answer_without_the_question_is_not_ours_unless_it_is_a_format_error() -> None:
+    question = dns_wire.encode_name("www.lab") + struct.pack("!HH", 1, 1)
+    record = dns_wire.encode_name("evil.lab") + struct.pack("!HHIH", 1, 1, 60, 4) + bytes(4)
+    with pytest.raises(dns_wire.NotOurs):
+        dns_wire.parse_answer(dns_wire.HEADER.pack(0x1234, 0x8180, 0, 1, 0, 0) + record,
+                              0x1234, question, 1)
+    formerr = dns_wire.parse_answer(dns_wire.HEADER.pack(0x1234, 0x8181, 0, 1, 0, 0) + record,
+                                    0x1234, question, 1)
+    assert (formerr.rcode, formerr.addresses) == (1, [])
+
+
 def test_the_system_resolver_is_the_first_address_in_resolv_conf(tmp_path: Path) -> None:
     resolv_conf = tmp_path / "resolv.conf"
     resolv_conf.write_text("# a comment\nsearch lab\nnameserver https://doh.example/q\n"

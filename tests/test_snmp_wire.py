@@ -148,3 +148,29 @@ def test_engine_counters_outside_the_rfc_range_are_refused() -> None:
     for boots in (-1, 2**31, 2**40):
         assert W.decode_v3(forged(b"", flags=0, boots=boots), None) is None
     assert W.decode_v3(forged(b"", flags=0), None) is not None
+
+
+def v2c_response(error_status: bytes, name: bytes, value: bytes) -> bytes:
+    varbind = W.tlv(W.SEQUENCE, name + value)
+    pdu = W.tlv(W.RESPONSE, W.integer(42) + W.tlv(W.INTEGER, error_status) + W.integer(0)
+                + W.tlv(W.SEQUENCE, varbind))
+    return W.tlv(W.SEQUENCE, W.integer(1) + W.tlv(W.OCTET_STRING, b"public") + pdu)
+
+
+def test_numbers_no_snmp_type_can_hold_are_refused_as_bad_encoding() -> None:
+    # Integers longer than Counter64, and OIDs with huge or too many arcs: a broken or
+    # hostile device, refused as bad BER (which the client drops) before they become
+    # Python integers too long to print or to turn into a float.
+    uptime = W.encode_oid(SYS_UPTIME)
+    assert W.decode_v2c(v2c_response(b"\x00", uptime, W.tlv(0x43, b"\x01" + bytes(8))),
+                        b"public") is not None
+    for message in (
+        v2c_response(b"\x01" + bytes(1800), uptime, W.tlv(0x05, b"")),
+        v2c_response(b"\x00", W.tlv(W.OBJECT_IDENTIFIER, b"\x2b" + b"\x81" * 2100 + b"\x01"),
+                     W.tlv(0x05, b"")),
+        v2c_response(b"\x00", W.tlv(W.OBJECT_IDENTIFIER, b"\x2b" + b"\x01" * 200),
+                     W.tlv(0x05, b"")),
+        v2c_response(b"\x00", uptime, W.tlv(0x43, b"\x01" + bytes(200))),
+    ):
+        with pytest.raises(W.BerError):
+            W.decode_v2c(message, b"public")

@@ -50,7 +50,13 @@ async def run_target(kind: str, target: ProbeTarget, deadline: float) -> ProbeRe
         config = target.config()
     except (OSError, KeyError, ValueError) as exc:
         return _failed_result(kind, target, f"cannot prepare the probe: {exc}")
-    return await probe.run(target.probe_target, config, deadline)
+    try:
+        return await probe.run(target.probe_target, config, deadline)
+    except Exception as exc:
+        # A probe's own failures are results; anything else is a bug (or a peer that
+        # found one), and must not cost the round the other targets' reports.
+        log.exception("%s probe of %s failed unexpectedly", kind, target.probe_target)
+        return _failed_result(kind, target, f"probe failed unexpectedly: {type(exc).__name__}")
 
 
 def _failed_result(kind: str, target: ProbeTarget, error: str) -> ProbeResult:
