@@ -23,7 +23,7 @@ from collector.exposition import (
     FAMILIES,
     cached_label_pairs_text,
     format_value,
-    label_pairs_text,
+    label_text,
     sample_line,
 )
 from collector.series import Sample, inventory_series, sample, series_for
@@ -81,8 +81,7 @@ class FleetState:
         self._chunks: dict[str, dict[str, bytes]] = {name: {} for name in FAMILIES}
         self._headers = {name: family.header.encode() for name, family in FAMILIES.items()}
         # The labels every line of a ward starts with, rendered once.
-        self._ward_label_text = {code: label_pairs_text(tuple(self._ward_labels(code).items()))
-                                 for code in self.wards}
+        self._ward_label_text = {code: label_text(self._ward_labels(code)) for code in self.wards}
         self._render_static()
         self.refresh()
 
@@ -226,12 +225,17 @@ class FleetState:
         out: list[Sample] = []
         for _, samples, _ in ward.measurements.values():
             out.extend(samples)
-        if ward.last_report_at is not None:
-            out.append(sample("sansang_agent_last_report_timestamp_seconds", (),
-                              ward.last_report_at))
-            out.append(sample("sansang_agent_dropped_reports_total", (),
-                              ward.dropped_reports_total))
+        out.extend(self._agent_samples(ward))
         return out
+
+    @staticmethod
+    def _agent_samples(ward: WardState) -> tuple[Sample, ...]:
+        """The agent's own two series (once it has reported): when it last reported, and
+        how many reports its full spool dropped."""
+        if ward.last_report_at is None:
+            return ()
+        return (sample(LAST_REPORT, (), ward.last_report_at),
+                sample(DROPPED, (), ward.dropped_reports_total))
 
     def _ward_labels(self, code: str) -> dict[str, str]:
         if self.wards[code].simulated:
@@ -268,8 +272,8 @@ class FleetState:
         prefix = self._ward_label_text[code]
         lines: dict[str, list[str]] = {}
         for name, labels, value in samples:
-            label_text = f"{prefix},{cached_label_pairs_text(labels)}" if labels else prefix
-            lines.setdefault(name, []).append(f"{name}{{{label_text}}} {format_value(value)}\n")
+            all_labels = f"{prefix},{cached_label_pairs_text(labels)}" if labels else prefix
+            lines.setdefault(name, []).append(f"{name}{{{all_labels}}} {format_value(value)}\n")
         return tuple((name, "".join(text).encode()) for name, text in lines.items())
 
     def _join_family(self, code: str, family: str) -> None:
@@ -280,14 +284,8 @@ class FleetState:
         ]))
 
     def _render_agent_lines(self, code: str) -> None:
-        """The agent's own two series: when it last reported, what its spool dropped."""
-        ward = self.wards[code]
-        if ward.last_report_at is None:
-            return
-        prefix = self._ward_label_text[code]
-        for name, value in ((LAST_REPORT, ward.last_report_at),
-                            (DROPPED, ward.dropped_reports_total)):
-            self._chunks[name][code] = f"{name}{{{prefix}}} {format_value(value)}\n".encode()
+        for name, text in self._rendered(code, self._agent_samples(self.wards[code])):
+            self._chunks[name][code] = text
 
     def take_pending_history(self) -> dict[tuple[str, str], bool]:
         pending, self.pending_history = self.pending_history, {}
