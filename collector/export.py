@@ -18,6 +18,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
+from collector.cells import safe_row, without_controls
 from inventory import criteria
 
 CHECK_NAMES = [check.name for check in criteria.CHECKS]
@@ -62,7 +63,7 @@ def write_csv(path: Path, table: list[list[Any]]) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
-        writer.writerows(table)
+        writer.writerows(safe_row(row) for row in table)
 
 
 def write_xlsx(path: Path, table: list[list[Any]], title: str) -> None:
@@ -75,7 +76,12 @@ def write_xlsx(path: Path, table: list[list[Any]], title: str) -> None:
         cell.font = Font(bold=True)
     status_column = COLUMNS.index("status")
     for row in table:
-        sheet.append(row)
+        sheet.append([without_controls(v) if isinstance(v, str) else v for v in row])
+        # Text stays text: openpyxl would store a string starting with "=" as a formula.
+        # (Typed as a string, it needs no apostrophe, unlike a CSV cell.)
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
         fill = FILLS.get(row[status_column])
         if fill:
             sheet.cell(sheet.max_row, status_column + 1).fill = PatternFill(

@@ -21,6 +21,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from collector.cells import safe_row
 from collector.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language, translate
 from collector.state import FleetState
 from collector.views import (
@@ -182,7 +183,7 @@ def dispatch_csv_text(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         since = min(f["since"] for f in row["failing"])
         contact = row["contact"] or {}
-        writer.writerow([
+        writer.writerow(safe_row([
             row["code"], row["name"], row["cluster"],
             min((f["severity"] for f in row["failing"]),
                 key=lambda s: {"critical": 0, "warning": 1}.get(s, 2)),
@@ -191,7 +192,7 @@ def dispatch_csv_text(rows: list[dict[str, Any]]) -> str:
             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since)),
             row["address"] or "",
             " ".join(v for v in (contact.get("name"), contact.get("phone")) if v),
-        ])
+        ]))
     return out.getvalue()
 
 
