@@ -122,11 +122,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "hash-password":
-        password = sys.stdin.readline().rstrip("\n")
+        try:
+            password = sys.stdin.buffer.readline().rstrip(b"\r\n").decode()
+        except UnicodeDecodeError:
+            print("hash-password: the password on standard input is not UTF-8 text",
+                  file=sys.stderr)
+            return 2
         if not password:
             print("no password on standard input", file=sys.stderr)
             return 2
-        print(f"users:\n  {args.user}: '{hash_password(password)}'")
+        try:
+            hashed = hash_password(password)
+        except ValueError as exc:
+            print(f"hash-password: {exc}; choose a shorter one", file=sys.stderr)
+            return 2
+        print(f"users:\n  {args.user}: '{hashed}'")
         return 0
     if args.command == "export":
         from collector.export import export, password_from_env
