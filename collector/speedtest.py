@@ -2,7 +2,9 @@
 
 At most ``slots`` speed tests run at once, so agents never measure each other;
 the others wait their turn in arrival order. A slot is a lease that lapses when
-its agent goes quiet, so a dead agent cannot block the queue. The download is
+its agent goes quiet, so a dead agent cannot block the queue. With a ward token, a
+slot belongs to the token's ward: only that ward can see its id, renew it, use it or
+release it, and a ward waits for at most one slot at a time. The download is
 incompressible (random bytes, generated once and reused); the upload is read and
 thrown away. Every slot's grant and end times are kept (``/speedtest/status``).
 
@@ -10,12 +12,14 @@ Routes, all under ``/speedtest/``::
 
     POST   slot              {"wait_seconds": W, "agent": NAME} -> 200 {"slot", "lease_seconds",
                              "max_seconds", "waited_seconds"} | 503 busy (with Retry-After)
+                             | 409 this ward already holds or waits for a slot
     POST   slot/{id}/renew   extend the lease -> 200 | 404 when it has lapsed
     DELETE slot/{id}         release -> 200 {"held_seconds"} | 404
     GET    download?slot=ID&seconds=S   S seconds (at most max_seconds) of random bytes
     POST   upload?slot=ID    body read and discarded -> 200 {"bytes", "seconds"}
     GET    ping              an empty 204, for timing round trips
     GET    status            slots, busy, waiting, and the recent slots with their times
+                             (slot ids and agent names of the caller's own ward only)
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import secrets
 import socket
@@ -50,7 +55,10 @@ WAIT_POLL_SECONDS = 1.0
 # busy event loop never leaves a download's link idle.
 SEND_BUFFER_BYTES = 4 << 20
 
-Authorize = Callable[[web.Request], Awaitable[bool]]
+# Who is asking: the ward a request's token belongs to, or None to refuse it (401).
+Authorize = Callable[[web.Request], Awaitable[str | None]]
+# The owner of slots when no ``authorize`` is given (the lab's stand-alone server).
+ANYONE = ""
 
 
 @cache
@@ -64,6 +72,7 @@ class SlotRecord:
 
     slot: str
     agent: str
+    owner: str
     granted_at: float
     waited_seconds: float
     ended_at: float | None = None
@@ -97,6 +106,7 @@ class SpeedTestSlots:
         self._wall_clock = wall_clock
         self._active: dict[str, _Lease] = {}
         self._queue: deque[object] = deque()
+        self._waiting_owners: set[str] = set()
         self._changed = asyncio.Event()
         self.history: deque[SlotRecord] = deque(maxlen=HISTORY_LENGTH)
 
@@ -109,12 +119,24 @@ class SpeedTestSlots:
     def waiting(self) -> int:
         return len(self._queue)
 
+    def holds_or_waits(self, owner: str) -> bool:
+        """Whether ``owner`` already holds a slot or waits for one (never for ANYONE)."""
+        if owner == ANYONE:
+            return False
+        self.expire()
+        return owner in self._waiting_owners or any(
+            lease.record.owner == owner for lease in self._active.values())
+
     async def acquire(
         self, agent: str, wait_seconds: float, still_wanted: Callable[[], bool] = lambda: True,
+        owner: str = ANYONE,
     ) -> SlotRecord | None:
-        """Wait (at most ``wait_seconds``) for a free slot, in turn; None if none came."""
+        """Wait (at most ``wait_seconds``) for a free slot, in turn; None if none came.
+        The caller checks ``holds_or_waits`` first: one waiter per owner."""
         ticket = object()
         self._queue.append(ticket)
+        if owner != ANYONE:
+            self._waiting_owners.add(owner)
         asked_at = self._clock()
         give_up = asked_at + max(0.0, wait_seconds)
         try:
@@ -122,7 +144,7 @@ class SpeedTestSlots:
                 self.expire()
                 now = self._clock()
                 if self._queue[0] is ticket and len(self._active) < self.slots:
-                    return self._grant(agent, now - asked_at)
+                    return self._grant(agent, owner, now - asked_at)
                 if now >= give_up or not still_wanted():
                     return None
                 next_lapse = min((lease.expires_at for lease in self._active.values()),
@@ -135,20 +157,28 @@ class SpeedTestSlots:
                     pass
         finally:
             self._queue.remove(ticket)
+            self._waiting_owners.discard(owner)
             self._announce()
 
-    def touch(self, slot: str) -> SlotRecord | None:
-        """The slot's record, its lease extended, or None when it is not held."""
+    def _lease(self, slot: str, owner: str) -> _Lease | None:
+        """The slot's lease when ``owner`` holds it; another owner's slot is as unknown
+        to the caller as one that never existed."""
         self.expire()
         lease = self._active.get(slot)
+        if lease is None or lease.record.owner != owner:
+            return None
+        return lease
+
+    def touch(self, slot: str, owner: str = ANYONE) -> SlotRecord | None:
+        """The slot's record, its lease extended, or None when ``owner`` does not hold it."""
+        lease = self._lease(slot, owner)
         if lease is None:
             return None
         lease.expires_at = min(self._clock() + self.lease_seconds, lease.hard_end)
         return lease.record
 
-    def release(self, slot: str) -> SlotRecord | None:
-        self.expire()
-        lease = self._active.get(slot)
+    def release(self, slot: str, owner: str = ANYONE) -> SlotRecord | None:
+        lease = self._lease(slot, owner)
         if lease is None:
             return None
         self._end(slot, "released")
@@ -162,9 +192,9 @@ class SpeedTestSlots:
             elif now >= lease.expires_at:
                 self._end(slot, "lapsed")
 
-    def _grant(self, agent: str, waited: float) -> SlotRecord:
+    def _grant(self, agent: str, owner: str, waited: float) -> SlotRecord:
         now = self._clock()
-        record = SlotRecord(slot=secrets.token_urlsafe(16), agent=agent,
+        record = SlotRecord(slot=secrets.token_urlsafe(16), agent=agent, owner=owner,
                             granted_at=self._wall_clock(), waited_seconds=waited)
         self._active[record.slot] = _Lease(record, now + self.lease_seconds,
                                            now + self.hold_limit_seconds)
@@ -184,6 +214,7 @@ class SpeedTestSlots:
 
 
 SPEEDTEST = web.AppKey("speedtest", SpeedTestSlots)
+OWNER = web.RequestKey("speedtest_owner", str)
 
 
 def _problem(status: int, error: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -192,6 +223,10 @@ def _problem(status: int, error: str, headers: dict[str, str] | None = None) -> 
 
 def _slots(request: web.Request) -> SpeedTestSlots:
     return request.app[SPEEDTEST]
+
+
+def _owner(request: web.Request) -> str:
+    return request.get(OWNER, ANYONE)
 
 
 def _caller_gone(request: web.Request) -> bool:
@@ -214,9 +249,16 @@ async def _acquire(request: web.Request) -> web.Response:
         wait_seconds = float(options.get("wait_seconds", 30.0))
     except (TypeError, ValueError):
         return _problem(400, "wait_seconds must be a number")
+    if not math.isfinite(wait_seconds):
+        return _problem(400, "wait_seconds must be a finite number")
     agent = str(options.get("agent") or request.remote or "unknown")[:200]
     wait_seconds = min(max(0.0, wait_seconds), MAX_WAIT_SECONDS)
-    record = await slots.acquire(agent, wait_seconds, lambda: not _caller_gone(request))
+    owner = _owner(request)
+    if slots.holds_or_waits(owner):
+        return _problem(409, f"ward {owner} already holds or waits for a speed-test slot; "
+                             "release it or wait for that answer")
+    record = await slots.acquire(agent, wait_seconds, lambda: not _caller_gone(request),
+                                 owner=owner)
     if record is None:
         return _problem(
             503, f"all {slots.slots} speed-test slots are busy; waited {wait_seconds:.1f} s",
@@ -229,13 +271,13 @@ async def _acquire(request: web.Request) -> web.Response:
 
 
 async def _renew(request: web.Request) -> web.Response:
-    if _slots(request).touch(request.match_info["slot"]) is None:
+    if _slots(request).touch(request.match_info["slot"], _owner(request)) is None:
         return _problem(404, "no such slot (released or lapsed)")
     return web.json_response({"lease_seconds": _slots(request).lease_seconds})
 
 
 async def _release(request: web.Request) -> web.Response:
-    record = _slots(request).release(request.match_info["slot"])
+    record = _slots(request).release(request.match_info["slot"], _owner(request))
     if record is None:
         return _problem(404, "no such slot (released or lapsed)")
     held = (record.ended_at or record.granted_at) - record.granted_at
@@ -244,7 +286,7 @@ async def _release(request: web.Request) -> web.Response:
 
 def _held_slot(request: web.Request) -> tuple[str, SlotRecord | None]:
     slot = request.query.get("slot", "")
-    return slot, _slots(request).touch(slot)
+    return slot, _slots(request).touch(slot, _owner(request))
 
 
 async def _download(request: web.Request) -> web.StreamResponse:
@@ -270,7 +312,7 @@ async def _download(request: web.Request) -> web.StreamResponse:
     end = time.monotonic() + seconds
     try:
         # Bounded by the clock; stops early when the slot is released or lapses.
-        while time.monotonic() < end and slots.touch(slot) is not None:
+        while time.monotonic() < end and slots.touch(slot, _owner(request)) is not None:
             await response.write(source[offset : offset + CHUNK_BYTES])
             record.download_bytes += CHUNK_BYTES
             offset = (offset + CHUNK_BYTES) % RANDOM_BYTES
@@ -292,7 +334,7 @@ async def _upload(request: web.Request) -> web.Response:
     try:
         while time.monotonic() < end:
             chunk = await request.content.readany()
-            if not chunk or slots.touch(slot) is None:
+            if not chunk or slots.touch(slot, _owner(request)) is None:
                 break
             received += len(chunk)
             record.upload_bytes += len(chunk)
@@ -310,10 +352,20 @@ async def _ping(_request: web.Request) -> web.Response:
 
 async def _status(request: web.Request) -> web.Response:
     slots = _slots(request)
+    owner = _owner(request)
+
+    def shown(record: SlotRecord) -> dict[str, Any]:
+        # Another ward's slot id would let the caller use or end that ward's test.
+        fields = asdict(record)
+        del fields["owner"]
+        if record.owner != owner:
+            fields["slot"] = fields["agent"] = None
+        return fields
+
     return web.json_response({
         "slots": slots.slots, "busy": slots.busy, "waiting": slots.waiting,
         "max_seconds": slots.max_seconds, "lease_seconds": slots.lease_seconds,
-        "history": [asdict(record) for record in slots.history],
+        "history": [shown(record) for record in slots.history],
     })
 
 
@@ -324,7 +376,7 @@ def add_speedtest_routes(
     """Mount the speed-test endpoints under ``/speedtest/``.
 
     ``authorize``, when given, is asked about every request (e.g. a ward token
-    check) and a False answer is a 401.
+    check): it names the caller's ward, which owns the slots it gets, or None for a 401.
     """
     app[SPEEDTEST] = SpeedTestSlots(slots, max_seconds=max_seconds, lease_seconds=lease_seconds)
 
@@ -334,9 +386,11 @@ def add_speedtest_routes(
             return handler
 
         async def checked(request: web.Request) -> web.StreamResponse:
-            if not await authorize(request):
+            owner = await authorize(request)
+            if owner is None:
                 return _problem(401, "a valid bearer token is required",
                                 headers={"WWW-Authenticate": "Bearer"})
+            request[OWNER] = owner
             return await handler(request)
 
         return checked

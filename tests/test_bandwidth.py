@@ -188,8 +188,8 @@ async def test_a_target_that_is_not_a_url_fails_as_a_result() -> None:
 async def test_the_token_travels_as_a_bearer_and_never_prints(
     start_server: ServerFactory,
 ) -> None:
-    async def authorize(request: web.Request) -> bool:
-        return request.headers.get("Authorization") == f"Bearer {TOKEN}"
+    async def authorize(request: web.Request) -> str | None:
+        return "26968" if request.headers.get("Authorization") == f"Bearer {TOKEN}" else None
 
     server = await start_server(authorize=authorize)
     good = QUICK.model_copy(update={"token": Secret(TOKEN)})
@@ -210,8 +210,8 @@ async def test_the_token_travels_as_a_bearer_and_never_prints(
 async def test_a_refused_upload_keeps_the_download_figure_and_says_why(
     start_server: ServerFactory,
 ) -> None:
-    async def no_uploads(request: web.Request) -> bool:
-        return request.path != "/speedtest/upload"
+    async def no_uploads(request: web.Request) -> str | None:
+        return None if request.path == "/speedtest/upload" else "26968"
 
     server = await start_server(authorize=no_uploads)
 
