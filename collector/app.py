@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import itertools
 import json
 import logging
+import math
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -36,6 +38,8 @@ METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 # Paths anyone may reach: agents authenticate with their ward token, probes of
 # the collector's own health need nothing.
+# Bodies aiohttp decodes for us; anything else would reach the JSON parser as noise.
+ACCEPTED_ENCODINGS = ("identity", "gzip", "deflate")
 OPEN_PREFIXES = ("/api/v1/reports", "/speedtest/", "/healthz", "/api/openapi.json", "/static/")
 
 
@@ -93,13 +97,21 @@ async def ingest(request: web.Request) -> web.Response:
         return problem(429, f"too many pushes from ward {ward}; slow down",
                        headers={"Retry-After": str(max(1, round(wait)))})
 
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ACCEPTED_ENCODINGS:
+        return problem(415, f"Content-Encoding {encoding[:40]!r} is not accepted; "
+                            f"send one of {', '.join(ACCEPTED_ENCODINGS)}")
     try:
-        data = await request.json(loads=json.loads)
+        data = json.loads(await request.read())
     except web.HTTPRequestEntityTooLarge:
         limit = request.app[SETTINGS].max_body_bytes
         return problem(413, f"body larger than {limit} bytes; send smaller batches")
+    except web.RequestPayloadError as exc:
+        return problem(400, f"body cannot be read: {str(exc).splitlines()[-1].strip()}")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return problem(400, f"body is not valid JSON: {exc}")
+    except RecursionError:
+        return problem(400, "body is not a report batch: JSON nested too deeply")
     try:
         batch = parse_batch(data)
     except PayloadError as exc:
@@ -108,6 +120,14 @@ async def ingest(request: web.Request) -> web.Response:
     foreign = sorted({r.ward for r in batch.reports if r.ward != ward})
     if foreign:
         return problem(403, f"this token reports for ward {ward} only, not {', '.join(foreign)}")
+
+    state = request.app[STATE]
+    prepared = state.prepare(
+        ward, [(r.kind, r.target, r.measured_at, r.result) for r in batch.reports])
+    if prepared.over_budget:
+        state.count_refusal(ward, "series_budget")
+        return problem(422, "over the ward's series budget (inventory: series_budget)",
+                       prepared.over_budget)
 
     stored = [
         StoredReport(r.id, r.ward, r.kind, r.target, r.measured_at, r.result.model_dump_json())
@@ -120,11 +140,7 @@ async def ingest(request: web.Request) -> web.Response:
         return problem(503, "the collector cannot store reports right now; retry later",
                        headers={"Retry-After": "30"})
 
-    state = request.app[STATE]
-    state.apply_reports(ward, [
-        (report.kind, report.target, report.measured_at, report.result)
-        for report, is_new in zip(batch.reports, fresh, strict=True) if is_new
-    ])
+    state.apply_prepared(prepared, fresh)
     if batch.agent is not None:
         state.agent_status(ward, batch.agent.dropped_reports_total)
     return web.json_response({
@@ -163,10 +179,11 @@ async def openapi(_request: web.Request) -> web.Response:
     return web.Response(body=OPENAPI_PATH.read_bytes(), content_type="application/json")
 
 
-async def ward_token_present(request: web.Request) -> bool:
-    """Speed tests load the link and the server: only agents with a ward token may run one."""
+async def ward_of_token(request: web.Request) -> str | None:
+    """Speed tests load the link and the server: only agents with a ward token may run one,
+    and the slot they get belongs to that ward."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and request.app[TOKENS].ward_for(token.strip()) is not None
+    return request.app[TOKENS].ward_for(token.strip()) if scheme.lower() == "bearer" else None
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -181,10 +198,16 @@ async def noc_login(request: web.Request, handler: Handler) -> web.StreamRespons
     # A ward's signed link opens that ward's page, and nothing else, without the login.
     if is_shared_ward_request(request, request.app[SHARE]):
         return await handler(request)
-    if not auth.allows(request.headers.get("Authorization")):
-        return problem(401, "NOC login required",
-                       headers={"WWW-Authenticate": 'Basic realm="sansang", charset="UTF-8"'})
-    return await handler(request)
+    outcome = await auth.check(request.headers.get("Authorization"), request.remote or "?")
+    if outcome.allowed:
+        return await handler(request)
+    if outcome.status == 429:
+        return problem(429, outcome.reason,
+                       headers={"Retry-After": str(max(1, math.ceil(outcome.retry_after)))})
+    if outcome.status == 400:
+        return problem(400, outcome.reason)
+    return problem(401, outcome.reason,
+                   headers={"WWW-Authenticate": 'Basic realm="sansang", charset="UTF-8"'})
 
 
 # Collect the young generation every 20,000 allocations, not 700, and the oldest rarely:
@@ -245,6 +268,18 @@ async def keep_house(app: web.Application) -> None:
             log.error("housekeeping failed, will retry: %s", exc)
 
 
+def restore_state(state: FleetState, store: ReportStore) -> int:
+    """The newest stored report of every series back into the state, a ward at a time;
+    the number of rows skipped (each one logged): no stored row can stop a start."""
+    skipped = 0
+    for ward, rows in itertools.groupby(store.latest_per_series(), key=lambda row: row.ward):
+        for reason in state.restore(ward, [
+                (row.id, row.kind, row.target, row.measured_at, row.result_json) for row in rows]):
+            log.warning("%s", reason)
+            skipped += 1
+    return skipped
+
+
 def create_app(settings: CollectorSettings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[noc_login])
     app[SETTINGS] = settings
@@ -258,9 +293,9 @@ def create_app(settings: CollectorSettings) -> web.Application:
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         store = app[STORE]
-        for row in store.latest_per_series():
-            app[STATE].apply_stored(row.ward, row.kind, row.target, row.measured_at,
-                                    row.result_json)
+        skipped = restore_state(app[STATE], store)
+        if skipped:
+            log.warning("%d stored report(s) could not be restored and were skipped", skipped)
         await store.start()
         if settings.tune_garbage_collector:
             settle_garbage_collector()
@@ -273,6 +308,8 @@ def create_app(settings: CollectorSettings) -> web.Application:
                 await task
         await asyncio.to_thread(store.record_readiness, app[STATE].take_pending_history())
         await store.close()
+        if NOC_AUTH in app:
+            app[NOC_AUTH].close()
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/api/v1/reports", ingest)
@@ -281,5 +318,5 @@ def create_app(settings: CollectorSettings) -> web.Application:
     app.router.add_get("/api/openapi.json", openapi)
     app[SHARE] = ShareLinks.beside(settings.database_path)
     add_pages(app, app[STATE], app[SHARE], app[STORE].readiness_history)
-    add_speedtest_routes(app, slots=settings.speedtest_slots, authorize=ward_token_present)
+    add_speedtest_routes(app, slots=settings.speedtest_slots, authorize=ward_of_token)
     return app

@@ -33,6 +33,8 @@ _FAMILIES = [
            "Measurement time of the newest report from the ward's agent."),
     Family("sansang_agent_dropped_reports_total",
            "Reports the ward's agent dropped from its full spool.", "counter"),
+    Family("sansang_ward_pushes_refused_total",
+           "Pushes from the ward's agent refused whole, by reason (series_budget).", "counter"),
     Family("sansang_icmp_rtt_avg_seconds", "Average ICMP round-trip time."),
     Family("sansang_icmp_rtt_min_seconds", "Minimum ICMP round-trip time."),
     Family("sansang_icmp_rtt_max_seconds", "Maximum ICMP round-trip time."),

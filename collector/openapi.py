@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from collector.payload import MAX_BATCH, AgentStatus
-from probes import PROBES
+from probes import PROBES, report_bounds
 
 OUTPUT = Path(__file__).with_name("openapi.json")
 
@@ -35,6 +35,8 @@ def build() -> dict[str, Any]:
     _, schema = models_json_schema([*models, (AgentStatus, "validation")],
                                    ref_template="#/components/schemas/{model}")
     components: dict[str, Any] = dict(schema.get("$defs", {}))
+    # What any report may hold, whatever its kind (integers, text), as the ingest checks.
+    report_bounds.bound_schema(components)
     report_variants = [
         {
             "type": "object",
@@ -49,7 +51,10 @@ def build() -> dict[str, Any]:
                                 "description": "Unix time of the measurement; at most 300 s "
                                                "ahead and 30 days behind the collector's clock"},
                 "kind": {"type": "string", "enum": [name]},
-                "target": {"type": "string", "minLength": 1, "maxLength": 200},
+                "target": {"type": "string", "minLength": 1, "maxLength": 200,
+                           "pattern": report_bounds.NAME_PATTERN,
+                           "description": "what was probed; a label value, so no control "
+                                          "characters; within the ward's series budget"},
                 "result": {"$ref": f"#/components/schemas/{kind.result_type.__name__}"},
             },
         }
@@ -150,11 +155,13 @@ def build() -> dict[str, Any]:
                         "200": {"description": "stored (or already stored) and acknowledged",
                                 "content": {"application/json": {"schema": {
                                     "$ref": "#/components/schemas/Acknowledgement"}}}},
-                        "400": _problem("the body is not JSON"),
+                        "400": _problem("the body is not JSON, or cannot be decoded"),
                         "401": _problem("missing or unknown token"),
                         "403": _problem("a report for another ward than the token's"),
                         "413": _problem("body over the size limit"),
-                        "422": _problem("a report failed validation; nothing was stored"),
+                        "415": _problem("a Content-Encoding other than gzip or deflate"),
+                        "422": _problem("a report failed validation, or the push would take "
+                                        "the ward past its series budget; nothing was stored"),
                         "429": _problem("this ward pushes too often; see Retry-After"),
                         "503": _problem("the store cannot commit; retry later"),
                     },

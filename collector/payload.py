@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from probes import PROBES
+from probes import PROBES, report_bounds
 from probes.base import ProbeResult
 
 MAX_BATCH = 1000
@@ -28,7 +28,8 @@ class Report(BaseModel):
     ward: str = Field(pattern=r"^[0-9]{5}$")
     measured_at: float = Field(gt=0)
     kind: str = Field(max_length=32)
-    target: str = Field(min_length=1, max_length=200)
+    # A target becomes a label value: printable, no control characters.
+    target: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
     result: ProbeResult
 
     @model_validator(mode="before")
@@ -41,7 +42,9 @@ class Report(BaseModel):
             raise ValueError(f"kind must be one of {', '.join(sorted(PROBES))}, got {kind!r}")
         raw = data.get("result")
         if isinstance(raw, dict):
-            data = {**data, "result": PROBES[kind].result_type.model_validate(raw)}
+            # Strict: "up": "yes" or "1" is not a boolean, "5" is not a count.
+            data = {**data,
+                    "result": PROBES[kind].result_type.model_validate(raw, strict=True)}
         return data
 
 
@@ -61,6 +64,22 @@ class ReportBatch(BaseModel):
     agent: AgentStatus | None = None
 
 
+def _json_integers(data: Any) -> Any:
+    """``data`` with every integral float (``5.0``) as an int, as JSON Schema counts it.
+
+    Validation is strict, so ``"up": "yes"`` or ``"sent": "5"`` is refused; but JSON has
+    one number type, and a count written as ``5.0`` is still the count 5. (Depth is
+    already bounded by ``report_bounds``.)"""
+    if (isinstance(data, float) and data.is_integer()
+            and report_bounds.MIN_INTEGER <= data <= report_bounds.MAX_INTEGER):
+        return int(data)
+    if isinstance(data, dict):
+        return {key: _json_integers(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_json_integers(value) for value in data]
+    return data
+
+
 class PayloadError(Exception):
     """Why a batch was refused, one reason per problem."""
 
@@ -70,8 +89,12 @@ class PayloadError(Exception):
 
 
 def parse_batch(data: Any, now: float | None = None) -> ReportBatch:
+    """The batch in ``data`` (parsed JSON), or ``PayloadError`` with every reason."""
+    out_of_bounds = report_bounds.problems(data)
+    if out_of_bounds:
+        raise PayloadError(out_of_bounds)
     try:
-        batch = ReportBatch.model_validate(data)
+        batch = ReportBatch.model_validate(_json_integers(data), strict=True)
     except ValidationError as exc:
         raise PayloadError([
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"

@@ -84,8 +84,9 @@ def snmp_series(target: str, result: Any, ward: Ward) -> list[Sample]:
     _add(out, "sansang_device_up", labels, 1 if result.up else 0)
     _add(out, "sansang_device_cpu_ratio", labels, result.cpu_ratio)
     _add(out, "sansang_device_memory_used_ratio", labels, result.memory_used_ratio)
-    for interface in result.interfaces:
-        port = {"device": target, "interface": interface.name}
+    names = interface_labels(result.interfaces)
+    for interface, name in zip(result.interfaces, names, strict=True):
+        port = {"device": target, "interface": name}
         _add(out, "sansang_interface_oper_up", port, 1 if interface.oper_up else 0)
         for direction, octets, errors in (
             ("in", interface.in_bytes_total, interface.in_errors_total),
@@ -94,10 +95,12 @@ def snmp_series(target: str, result: Any, ward: Ward) -> list[Sample]:
             _add(out, "sansang_interface_bytes_total", {**port, "direction": direction}, octets)
             _add(out, "sansang_interface_errors_total", {**port, "direction": direction}, errors)
     if device is not None and device.uplink_interface and result.up:
-        uplink = next((i for i in result.interfaces if i.name == device.uplink_interface), None)
+        # Every interface of that name must be up: with two of one name, either could be
+        # the uplink, and a down one must never be hidden behind an up one.
+        uplinks = [i for i in result.interfaces if i.name == device.uplink_interface]
         _add(out, "sansang_device_uplink_up",
              {"device": target, "interface": device.uplink_interface},
-             1 if uplink is not None and uplink.oper_up else 0)
+             1 if uplinks and all(i.oper_up for i in uplinks) else 0)
     if result.ups is not None:
         ups = result.ups
         device_only = {"device": target}
@@ -106,6 +109,24 @@ def snmp_series(target: str, result: Any, ward: Ward) -> list[Sample]:
         _add(out, "sansang_ups_battery_charge_ratio", device_only, ups.battery_charge_ratio)
         _add(out, "sansang_ups_runtime_seconds", device_only, ups.runtime_seconds)
     return out
+
+
+def interface_labels(interfaces: Any) -> list[str]:
+    """Each interface's label value, distinct within the device: a name several
+    interfaces share (a device with two "eth0") gets its ifIndex added to each, so
+    neither series hides the other in Prometheus. Stable across reports."""
+    counts: dict[str, int] = {}
+    for interface in interfaces:
+        counts[interface.name] = counts.get(interface.name, 0) + 1
+    labels = [f"{i.name} (ifIndex {i.index})" if counts[i.name] > 1 else i.name
+              for i in interfaces]
+    # A device (or an agent) that repeats an ifIndex too: number the repeats.
+    seen: dict[str, int] = {}
+    for position, label in enumerate(labels):
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            labels[position] = f"{label} #{seen[label]}"
+    return labels
 
 
 SERIES_BY_KIND: dict[str, Callable[[str, Any, Ward], list[Sample]]] = {

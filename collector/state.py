@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import time
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ from collector.exposition import (
 from collector.series import Sample, inventory_series, sample, series_for
 from inventory import criteria
 from inventory.model import Inventory, Thresholds
-from probes import PROBES
+from probes import PROBES, report_bounds
 from probes.base import ProbeResult
 
 # The newest measurement of one (kind, target): (measured_at, its series that verdicts
@@ -43,6 +44,17 @@ Measurement = tuple[float, tuple[Sample, ...], Rendered]
 
 
 @dataclass
+class PreparedPush:
+    """A push worked out but not yet applied: for each series key whose newest report is
+    newer than what the ward shows, (index in the push, the report, its series)."""
+
+    ward: str
+    changes: dict[tuple[str, str], tuple[int, Incoming, list[Sample]]] = field(
+        default_factory=dict)
+    over_budget: list[str] = field(default_factory=list)
+
+
+@dataclass
 class WardState:
     code: str
     thresholds: Thresholds
@@ -50,6 +62,10 @@ class WardState:
     last_report_at: float | None = None
     dropped_reports_total: int = 0
     measurements: dict[tuple[str, str], Measurement] = field(default_factory=dict)
+    # How many series each measurement makes, for the ward's series budget.
+    series_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Pushes refused, by reason ("series_budget"), as exported.
+    refusals: dict[str, int] = field(default_factory=dict)
     static_samples: list[Sample] = field(default_factory=list)
     outcomes: dict[str, criteria.CheckOutcome] = field(default_factory=dict)
     # When each check entered its current state (pass or fail), for "failing since".
@@ -93,35 +109,82 @@ class FleetState:
         return self.apply_reports(ward_code, ((kind, target, measured_at, result),))
 
     def apply_reports(self, ward_code: str, reports: Iterable[Incoming]) -> bool:
-        """Take in a ward's reports (a push); True when they changed what the ward shows.
+        """Take in a ward's reports (a push); True when they changed what the ward shows."""
+        return self.apply_prepared(self.prepare(ward_code, reports))
+
+    def prepare(self, ward_code: str, reports: Iterable[Incoming]) -> PreparedPush:
+        """Work out a push's series, and whether they fit the ward's series budget,
+        without changing anything: ingest refuses a push over budget before storing it.
+
+        Only the newest report of each series can show: a replayed backlog renders
+        once per series, not once per report."""
+        prepared = PreparedPush(ward_code)
+        ward = self.wards.get(ward_code)
+        if ward is None:
+            return prepared
+        latest: dict[tuple[str, str], tuple[int, Incoming]] = {}
+        for index, report in enumerate(reports):
+            seen = latest.get((report[0], report[1]))
+            if seen is None or report[2] >= seen[1][2]:
+                latest[(report[0], report[1])] = (index, report)
+        inventory_ward = self.inventory.wards[ward_code]
+        for key, (index, report) in latest.items():
+            kind, target, measured_at, result = report
+            current = ward.measurements.get(key)
+            if current is None or measured_at >= current[0]:
+                series = series_for(kind, target, result, inventory_ward)
+                prepared.changes[key] = (index, report, series)
+        prepared.over_budget = self._budget_problems(ward, prepared)
+        return prepared
+
+    def _budget_problems(self, ward: WardState, prepared: PreparedPush) -> list[str]:
+        budget = self.inventory.series_budget_for(ward.code)
+        problems = []
+        for (kind, target), (_, report, _) in prepared.changes.items():
+            interfaces = getattr(report[3], "interfaces", None)
+            if interfaces is not None and len(interfaces) > budget.max_interfaces_per_device:
+                problems.append(
+                    f"{kind} {target}: {len(interfaces)} interfaces, more than "
+                    f"max_interfaces_per_device ({budget.max_interfaces_per_device})")
+        keys = ward.series_counts.keys() | prepared.changes.keys()
+        if len(keys) > budget.max_measurements:
+            problems.append(
+                f"{len(keys)} measured targets (kind and target), more than "
+                f"max_measurements ({budget.max_measurements})")
+        total = sum(count for key, count in ward.series_counts.items()
+                    if key not in prepared.changes)
+        total += sum(len(series) for _, _, series in prepared.changes.values())
+        if total > budget.max_series:
+            problems.append(f"{total} series, more than max_series ({budget.max_series})")
+        return problems
+
+    def apply_prepared(self, prepared: PreparedPush, fresh: Sequence[bool] | None = None) -> bool:
+        """Apply what ``prepare`` worked out; with ``fresh``, only the reports flagged new
+        (a report already stored was applied when it first came).
 
         Each family a changed measurement touches is joined again once for the whole
         push, not once per report: a replayed backlog of 200 reports costs one join."""
+        ward_code = prepared.ward
         ward = self.wards.get(ward_code)
         if ward is None:
             return False
-        # Only the newest report of each series can show: a replayed backlog renders
-        # once per series, not once per report.
-        latest: dict[tuple[str, str], Incoming] = {}
-        for report in reports:
-            seen = latest.get((report[0], report[1]))
-            if seen is None or report[2] >= seen[2]:
-                latest[(report[0], report[1])] = report
         touched: set[str] = set()
         newest = ward.last_report_at
-        for kind, target, measured_at, result in latest.values():
-            key = (kind, target)
+        for key, (index, (_, _, measured_at, _), series) in prepared.changes.items():
+            if fresh is not None and not fresh[index]:
+                continue
             current = ward.measurements.get(key)
-            if current is None or measured_at >= current[0]:
-                series = series_for(kind, target, result, self.inventory.wards[ward_code])
-                rendered = self._rendered(ward_code, series)
-                # Only what a verdict reads is kept as values; the rest lives on as lines.
-                judged = tuple(s for s in series if s[0] in criteria.INPUT_METRICS)
-                ward.measurements[key] = (measured_at, judged, rendered)
-                touched.update(name for name, _ in rendered)
-                if current is not None:
-                    # A family the old measurement had and the new one lacks must go too.
-                    touched.update(name for name, _ in current[2])
+            if current is not None and measured_at < current[0]:
+                continue
+            rendered = self._rendered(ward_code, series)
+            # Only what a verdict reads is kept as values; the rest lives on as lines.
+            judged = tuple(s for s in series if s[0] in criteria.INPUT_METRICS)
+            ward.measurements[key] = (measured_at, judged, rendered)
+            ward.series_counts[key] = len(series)
+            touched.update(name for name, _ in rendered)
+            if current is not None:
+                # A family the old measurement had and the new one lacks must go too.
+                touched.update(name for name, _ in current[2])
             if newest is None or measured_at > newest:
                 newest = measured_at
         moved = newest != ward.last_report_at
@@ -135,14 +198,73 @@ class FleetState:
             return True
         return False
 
-    def apply_stored(self, ward_code: str, kind: str, target: str, measured_at: float,
-                     result_json: str) -> None:
-        """Restore one stored report at start-up."""
-        probe = PROBES.get(kind)
-        if probe is None:
+    def restore(self, ward_code: str, rows: Iterable[tuple[str, str, str, float, str]]
+                ) -> list[str]:
+        """Take back a ward's stored newest reports at start-up: (id, kind, target,
+        measured_at, result JSON) rows. A row that no longer reads (a kind since removed,
+        a field since tightened) or that does not fit the ward's series budget is skipped
+        and named in the returned problems: no row can stop a start."""
+        if ward_code not in self.wards:
+            return [f"ward {ward_code}: not in the inventory; its stored reports are ignored"]
+        problems: list[str] = []
+        readable: list[tuple[Incoming, int]] = []
+        for report_id, kind, target, measured_at, result_json in rows:
+            probe = PROBES.get(kind)
+            try:
+                if probe is None:
+                    raise ValueError(f"unknown kind {kind!r}")
+                data = json.loads(result_json)
+                bounds = report_bounds.problems(data)
+                if bounds:
+                    raise ValueError("; ".join(bounds[:3]))
+                result = probe.result_type.model_validate(data)
+                if not math.isfinite(measured_at):
+                    raise ValueError("measured_at is not a finite number")
+                count = len(series_for(kind, target, result, self.inventory.wards[ward_code]))
+            except (ValueError, TypeError, RecursionError, OverflowError) as exc:
+                problems.append(f"ward {ward_code} report {report_id} ({kind} {target}): "
+                                f"skipped, {str(exc).splitlines()[0][:200]}")
+                continue
+            readable.append(((kind, target, measured_at, result), count))
+        # Newest first, so what a budget leaves out is the oldest. One series at a time
+        # against a running count: linear in the rows.
+        readable.sort(key=lambda row: row[0][2], reverse=True)
+        budget = self.inventory.series_budget_for(ward_code)
+        kept: list[Incoming] = []
+        keys: set[tuple[str, str]] = set()
+        total = 0
+        for report, count in readable:
+            kind, target, _, result = report
+            interfaces = getattr(result, "interfaces", None)
+            reason = (
+                "max_measurements" if (kind, target) not in keys
+                and len(keys) >= budget.max_measurements
+                else "max_series" if total + count > budget.max_series
+                else "max_interfaces_per_device" if interfaces is not None
+                and len(interfaces) > budget.max_interfaces_per_device
+                else None)
+            if (kind, target) in keys:
+                continue
+            if reason is not None:
+                problems.append(f"ward {ward_code} ({kind} {target}): skipped, over the "
+                                f"ward's series budget ({reason})")
+                continue
+            keys.add((kind, target))
+            total += count
+            kept.append(report)
+        self.apply_reports(ward_code, kept)
+        return problems
+
+    def count_refusal(self, ward_code: str, reason: str) -> None:
+        """A push refused for ``reason`` (a short fixed word): counted, and exported."""
+        ward = self.wards.get(ward_code)
+        if ward is None:
             return
-        result = probe.result_type.model_validate(json.loads(result_json))
-        self.apply(ward_code, kind, target, measured_at, result)
+        ward.refusals[reason] = ward.refusals.get(reason, 0) + 1
+        base = self._ward_labels(ward_code)
+        self._set_chunk(REFUSED, ward_code, "".join(
+            sample_line(REFUSED, {**base, "reason": name}, count)
+            for name, count in sorted(ward.refusals.items())).encode())
 
     def agent_status(self, ward_code: str, dropped_reports_total: int) -> None:
         """The agent's own count of reports its full spool dropped (it only grows)."""
@@ -314,3 +436,4 @@ class FleetState:
 
 LAST_REPORT = "sansang_agent_last_report_timestamp_seconds"
 DROPPED = "sansang_agent_dropped_reports_total"
+REFUSED = "sansang_ward_pushes_refused_total"

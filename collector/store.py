@@ -25,13 +25,14 @@ from pathlib import Path
 # so a restart reads those and nothing else.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (
-    id TEXT NOT NULL UNIQUE,
+    id TEXT NOT NULL,
     ward TEXT NOT NULL,
     kind TEXT NOT NULL,
     target TEXT NOT NULL,
     measured_at REAL NOT NULL,
     received_at REAL NOT NULL,
-    result TEXT NOT NULL
+    result TEXT NOT NULL,
+    UNIQUE (ward, id)
 );
 CREATE INDEX IF NOT EXISTS reports_by_time ON reports (measured_at);
 CREATE TABLE IF NOT EXISTS latest (
@@ -53,6 +54,9 @@ CREATE TABLE IF NOT EXISTS readiness (
 
 # The first layout (reports keyed by id WITHOUT ROWID, no ``latest``): moved over once.
 _FIRST_LAYOUT_MARK = "WITHOUT ROWID"
+# The second layout made report ids unique across all wards, so one ward's agent could
+# have another ward's report taken for a duplicate: ids are now unique per ward.
+_GLOBAL_IDS_MARK = "id TEXT NOT NULL UNIQUE"
 _INSERT = ("INSERT OR IGNORE INTO reports (id, ward, kind, target, measured_at, received_at, "
            "result) VALUES (?, ?, ?, ?, ?, ?, ?)")
 _KEEP_LATEST = (
@@ -93,6 +97,7 @@ class ReportStore:
         # checkpoints are copied once.
         self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._move_first_layout()
+        self._scope_ids_to_wards()
         self._db.executescript(SCHEMA)
         # Reads go through their own connection so they never see a half-written batch.
         self._reader = sqlite3.connect(self.path, check_same_thread=False)
@@ -169,6 +174,27 @@ class ReportStore:
                 self._db.execute("ROLLBACK")
             raise
 
+    def _scope_ids_to_wards(self) -> None:
+        """A database whose report ids were unique city-wide: rebuild the table with ids
+        unique per ward (SQLite cannot drop a constraint in place)."""
+        row = self._db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'reports'").fetchone()
+        if row is None or _GLOBAL_IDS_MARK not in row[0]:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("ALTER TABLE reports RENAME TO reports_global_ids")
+            self._db.execute("DROP INDEX IF EXISTS reports_by_time")
+            # The schema's first statement creates ``reports``; the index follows later.
+            self._db.execute(SCHEMA.split(";")[0])
+            self._db.execute("INSERT INTO reports SELECT * FROM reports_global_ids ORDER BY rowid")
+            self._db.execute("DROP TABLE reports_global_ids")
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
     def _commit(self, batches: list[Sequence[StoredReport]]) -> list[list[bool]]:
         received_at = time.time()
         outcomes: list[list[bool]] = []
@@ -198,9 +224,10 @@ class ReportStore:
         return outcomes
 
     def latest_per_series(self) -> Iterator[StoredReport]:
-        """The newest report (by measurement time) of every (ward, kind, target)."""
+        """The newest report (by measurement time) of every (ward, kind, target), a ward's
+        rows together."""
         rows = self._reader.execute(
-            "SELECT id, ward, kind, target, measured_at, result FROM latest")
+            "SELECT id, ward, kind, target, measured_at, result FROM latest ORDER BY ward")
         for row in rows:
             yield StoredReport(*row)
 
@@ -231,7 +258,8 @@ class ReportStore:
         """Delete reports measured before ``older_than``; the newest of each series stays."""
         with self._history_lock:
             cursor = self._history.execute(
-                "DELETE FROM reports WHERE measured_at < ? AND id NOT IN (SELECT id FROM latest)",
+                "DELETE FROM reports WHERE measured_at < ? AND NOT EXISTS (SELECT 1 FROM latest "
+                "WHERE latest.ward = reports.ward AND latest.id = reports.id)",
                 (older_than,),
             )
             return cursor.rowcount

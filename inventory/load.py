@@ -99,6 +99,7 @@ def load_inventory(path: Path | str) -> Inventory:
         thresholds=document.thresholds,
         credentials=document.credentials,
         wards=dict(sorted(wards.items())),
+        series_budget=document.series_budget,
     )
 
 

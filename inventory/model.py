@@ -59,6 +59,30 @@ class ThresholdOverrides(Strict):
         return base.model_copy(update=self.model_dump(exclude_none=True))
 
 
+class SeriesBudget(Strict):
+    """How much one ward's agent may make the collector hold: a hostile or broken agent
+    inventing targets or interfaces is refused at ingest (422) past these. The defaults
+    leave room for a large ward centre: two 48-port switches, thirty PCs, a dozen
+    platforms and core hosts."""
+
+    max_measurements: int = Field(default=200, ge=1, le=100_000,
+                                  description="distinct (probe kind, target) pairs")
+    max_series: int = Field(default=2000, ge=1, le=1_000_000,
+                            description="series in /metrics from the ward's reports")
+    max_interfaces_per_device: int = Field(default=256, ge=1, le=100_000)
+
+
+class SeriesBudgetOverrides(Strict):
+    """The same fields as SeriesBudget, all optional."""
+
+    max_measurements: int | None = Field(default=None, ge=1, le=100_000)
+    max_series: int | None = Field(default=None, ge=1, le=1_000_000)
+    max_interfaces_per_device: int | None = Field(default=None, ge=1, le=100_000)
+
+    def apply(self, base: SeriesBudget) -> SeriesBudget:
+        return base.model_copy(update=self.model_dump(exclude_none=True))
+
+
 class Link(Strict):
     id: str = Field(pattern=IDENTIFIER)
     isp: str = Field(min_length=1, max_length=100)
@@ -103,6 +127,7 @@ class Ward(Strict):
     links: tuple[Link, ...] = ()
     devices: tuple[Device, ...] = ()
     thresholds: ThresholdOverrides = ThresholdOverrides()
+    series_budget: SeriesBudgetOverrides = SeriesBudgetOverrides()
 
 
 class WardDetails(Strict):
@@ -118,6 +143,7 @@ class WardDetails(Strict):
     links: tuple[Link, ...] = ()
     devices: tuple[Device, ...] = ()
     thresholds: ThresholdOverrides = ThresholdOverrides()
+    series_budget: SeriesBudgetOverrides = SeriesBudgetOverrides()
 
 
 class Platform(Strict):
@@ -181,6 +207,7 @@ class InventoryFile(Strict):
     core_hosts: tuple[str, ...] = ()
     platforms: dict[PlatformId, Platform]
     thresholds: Thresholds = Thresholds()
+    series_budget: SeriesBudget = SeriesBudget()
     credentials: dict[str, SnmpCredentials] = {}
     wards: dict[str, WardDetails] = {}
 
@@ -196,6 +223,10 @@ class Inventory(Strict):
     thresholds: Thresholds
     credentials: dict[str, SnmpCredentials]
     wards: dict[str, Ward]
+    series_budget: SeriesBudget = SeriesBudget()
 
     def thresholds_for(self, ward_code: str) -> Thresholds:
         return self.wards[ward_code].thresholds.apply(self.thresholds)
+
+    def series_budget_for(self, ward_code: str) -> SeriesBudget:
+        return self.wards[ward_code].series_budget.apply(self.series_budget)

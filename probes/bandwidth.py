@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import math
 import os
 import socket
 import ssl
@@ -26,6 +27,7 @@ import aiohttp
 from pydantic import Field
 
 from probes.base import ProbeConfig, ProbeResult, remaining
+from probes.json_reply import json_object, read_bounded, reason_text
 from probes.secret import Secret
 
 Phase = Literal["download", "upload"]
@@ -366,11 +368,16 @@ async def _acquire_slot(
             if response.status == 503 and remaining(deadline) - needed > 1.0:
                 continue
             if response.status != 200:
-                text = (await response.text())[:500]
+                text = await reason_text(response)
                 raise BandwidthFailure(f"collector refused a speed-test slot: "
                                        f"HTTP {response.status} {text}")
-            body = await response.json()
-        return str(body["slot"]), float(body.get("max_seconds", 0.0))
+            body = await json_object(response)
+        slot, max_seconds = body.get("slot"), body.get("max_seconds", 0.0)
+        if (not isinstance(slot, str) or not 0 < len(slot) <= 200
+                or not isinstance(max_seconds, int | float)
+                or not math.isfinite(max_seconds)):
+            raise BandwidthFailure("collector's slot answer lacks a slot id and max_seconds")
+        return slot, float(max_seconds)
 
 
 async def _timed_pings(session: aiohttp.ClientSession, endpoint: _Endpoint) -> list[float]:
@@ -379,7 +386,7 @@ async def _timed_pings(session: aiohttp.ClientSession, endpoint: _Endpoint) -> l
     for _ in range(PINGS + 1):
         sent_at = time.monotonic()
         async with session.get(f"{endpoint.base_url}/speedtest/ping") as response:
-            await response.read()
+            await read_bounded(response, 4096)
         rtts.append(time.monotonic() - sent_at)
     return sorted(rtts[1:])[: PINGS // 2 + 1]
 

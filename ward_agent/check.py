@@ -21,6 +21,7 @@ from collector.series import Sample, inventory_series, sample, series_for
 from inventory import criteria
 from inventory.model import Ward
 from probes import PROBES
+from probes.json_reply import json_object
 from ward_agent.config import AgentConfig
 from ward_agent.display import GREEN, RED, RESET, use_colour
 from ward_agent.jobs import jobs_for
@@ -98,10 +99,11 @@ async def push_now(config: AgentConfig, reports: list[dict[str, Any]]) -> str:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
             async with session.post(url, json={"reports": reports}, headers=headers,
                                     ssl=context) as response:
-                body = await response.json(content_type=None)
-                if response.status == 200:
-                    return f"pushed {len(body.get('acknowledged', []))} report(s) to {url}"
-                error = f"collector said {response.status}: {body.get('error')}"
+                body = await json_object(response)
+                acknowledged = body.get("acknowledged")
+                if response.status == 200 and isinstance(acknowledged, list):
+                    return f"pushed {len(acknowledged)} report(s) to {url}"
+                error = f"collector said {response.status}: {str(body.get('error'))[:500]}"
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         error = f"cannot reach the collector: {exc}"
     spool = Spool(config.spool.path, config.spool.max_bytes, config.spool.max_age_seconds)

@@ -3,8 +3,10 @@
 Failures back off exponentially with jitter; 429 and 503 honour ``Retry-After``.
 401 and 403 mean this agent is not let in (a token rotated on one side only, a
 ward code mistyped): its reports stay until it is. 413 halves the batch. Any
-other 4xx means the batch itself is wrong, so it is set aside (logged and
-removed) rather than retried for ever.
+other 4xx means a report is wrong: the batch is halved until the refused report
+is alone, and only that one is set aside (logged and removed) rather than retried
+for ever. A reply that is not the acknowledgement expected (too large, not JSON,
+not an object) keeps every report.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from probes.json_reply import json_object
 from probes.secret import Secret
 from ward_agent.spool import Spool
 
@@ -49,13 +52,15 @@ class Pusher:
             self.ssl = ssl.create_default_context(cafile=ca_file)
         self._failures = 0
         self._wake = asyncio.Event()
+        # While looking for the one report a collector refuses: the batch size to send.
+        self._narrowed_to: int | None = None
 
     def wake(self) -> None:
         self._wake.set()
 
     async def push_once(self, session: aiohttp.ClientSession) -> PushOutcome:
         """Send one batch of the oldest reports; delete those the collector acknowledged."""
-        batch = self.spool.oldest(self.batch_size)
+        batch = self.spool.oldest(self._narrowed_to or self.batch_size)
         if not batch:
             return PushOutcome()
         headers = {"Authorization": f"Bearer {self.token.reveal()}"}
@@ -67,28 +72,47 @@ class Pusher:
             }
             async with session.post(self.url, json=payload, headers=headers,
                                     ssl=self.ssl) as response:
-                body = await response.json(content_type=None)
                 status = response.status
                 retry_after = _retry_after(response.headers.get("Retry-After"))
+                try:
+                    body = await json_object(response)
+                except ValueError as exc:
+                    # Only an acknowledgement lets reports go; anything else keeps them.
+                    if status == 200:
+                        return PushOutcome(error=f"collector's 200 is not an acknowledgement "
+                                                 f"({exc}); reports kept")
+                    body = {}
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             return PushOutcome(error=f"cannot reach the collector: {type(exc).__name__}: {exc}")
         if status == 200:
+            acknowledged = body.get("acknowledged")
+            if not isinstance(acknowledged, list):
+                return PushOutcome(error="collector's 200 has no list of acknowledged ids; "
+                                         "reports kept")
             # Only ids of this batch: an id the spool no longer holds was dropped in flight.
             sent = {r.id for r in batch}
-            acked = [i for i in body.get("acknowledged", []) if isinstance(i, str) and i in sent]
+            acked = list({i for i in acknowledged if isinstance(i, str) and i in sent})
             self.spool.acknowledge(acked)
+            self._narrowed_to = None
             return PushOutcome(acknowledged=len(acked))
-        reason = body.get("error") if isinstance(body, dict) else None
-        if status in (401, 403, 429, 503) or status >= 500:
+        reason = str(body.get("error", ""))[:500] or None
+        if status in (401, 403, 429, 503) or status >= 500 or status < 400:
             return PushOutcome(retry_after=retry_after, error=f"collector said {status}: {reason}")
         if status == 413 and len(batch) > 1:
             self.batch_size = max(1, len(batch) // 2)
             return PushOutcome(error=f"collector said 413: {reason}; "
                                      f"now sending {self.batch_size} at a time")
-        # The collector refused the batch itself; retrying the same bytes cannot succeed.
-        log.error("collector refused %d report(s) with %d: %s %s; setting them aside",
-                  len(batch), status, reason, body.get("details") if isinstance(body, dict) else "")
-        self.spool.acknowledge([r.id for r in batch], delivered=False)
+        if len(batch) > 1:
+            # One bad report must not cost the good ones sent beside it: halve the batch
+            # until the refused report is alone, and set aside only that one.
+            self._narrowed_to = max(1, len(batch) // 2)
+            return PushOutcome(error=f"collector refused a batch with {status}: {reason}; "
+                                     f"narrowing to {self._narrowed_to} report(s) to find why")
+        # The collector refused this report itself; retrying the same bytes cannot succeed.
+        details = body.get("details")
+        log.error("collector refused report %s with %d: %s %s; setting it aside",
+                  batch[0].id, status, reason, details if isinstance(details, list) else "")
+        self.spool.acknowledge([batch[0].id], delivered=False)
         return PushOutcome(error=f"refused with {status}: {reason}")
 
     async def run(self, interval_seconds: float) -> None:

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from probes import PROBES
+from probes import PROBES, report_bounds
 from probes.base import ProbeResult
 from ward_agent.config import AgentConfig
 from ward_agent.jobs import Job, ProbeTarget, jobs_for
@@ -33,13 +33,16 @@ log = logging.getLogger("sansang.agent")
 
 def make_report(ward: str, kind: str, target: str, measured_at: float,
                 result: ProbeResult) -> dict[str, Any]:
+    """One result as the collector takes it. Texts a device or a server wrote (a
+    description, an error) are fitted to the bounds every report keeps, so the
+    collector never refuses a report for what a device said."""
     return {
         "id": uuid.uuid4().hex,
         "ward": ward,
         "measured_at": measured_at,
         "kind": kind,
         "target": target,
-        "result": result.to_json(),
+        "result": report_bounds.fitted(result.to_json()),
     }
 
 
