@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from inventory.model import SnmpCredentials
+from probes.bandwidth import BandwidthConfig
+from probes.bandwidth import budget_seconds as bandwidth_budget_seconds
 from probes.base import ProbeConfig
 from probes.dns import DnsConfig
 from probes.http import HttpConfig
@@ -100,19 +102,16 @@ def jobs_for(config: AgentConfig) -> list[Job]:
     if config.bandwidth:
         bw = config.bandwidth
         token_file, ca_file = config.token_file, config.ca_file
+        timing = BandwidthConfig(duration_seconds=bw.duration_seconds, streams=bw.streams,
+                                 warmup_seconds=bw.warmup_seconds)
 
         def bandwidth_config() -> ProbeConfig:
-            from probes.bandwidth import BandwidthConfig
-
-            return BandwidthConfig(
-                duration_seconds=bw.duration_seconds, streams=bw.streams,
-                warmup_seconds=bw.warmup_seconds, token=Secret.from_file(token_file),
-                ca_file=ca_file)
+            return timing.model_copy(update={"token": Secret.from_file(token_file),
+                                             "ca_file": ca_file})
 
         jobs.append(Job("bandwidth", bw.interval_seconds,
                         (ProbeTarget(bw.link, str(config.collector_url), bandwidth_config),),
-                        # both directions with their warm-up, and a wait for a test slot
-                        2 * (bw.duration_seconds + bw.warmup_seconds) + 300))
+                        bandwidth_budget_seconds(timing)))
     if config.snmp:
         snmp = config.snmp
         jobs.append(Job("snmp", snmp.interval_seconds,
