@@ -197,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every round it starts at INFO; the agent's own log says what matters.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "probe":
         return asyncio.run(run_probe(args))
     from ward_agent.config import load_agent_config

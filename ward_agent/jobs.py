@@ -36,6 +36,7 @@ class Job:
     interval_seconds: float
     targets: tuple[ProbeTarget, ...]
     budget_seconds: float
+    window: str | None = None  # a crontab expression; when set, it replaces the interval
 
 
 def _fixed(config: ProbeConfig) -> Callable[[], ProbeConfig]:
@@ -84,21 +85,22 @@ def jobs_for(config: AgentConfig) -> list[Job]:
             timeout_seconds=icmp.timeout_seconds)
         jobs.append(Job("icmp", icmp.interval_seconds,
                         tuple(ProbeTarget(h, h, _fixed(icmp_config)) for h in icmp.targets),
-                        icmp.count * (icmp.packet_interval_seconds + icmp.timeout_seconds) + 1))
+                        icmp.count * (icmp.packet_interval_seconds + icmp.timeout_seconds) + 1,
+                        icmp.window))
     if config.http:
         http_config = HttpConfig(timeout_seconds=config.http.timeout_seconds,
                                  ca_file=config.http.ca_file)
         jobs.append(Job("http", config.http.interval_seconds,
                         tuple(ProbeTarget(p, str(u), _fixed(http_config))
                               for p, u in config.http.platforms.items()),
-                        config.http.timeout_seconds + 1))
+                        config.http.timeout_seconds + 1, config.http.window))
     if config.dns:
         dns = config.dns
         dns_config = DnsConfig(resolver=dns.resolver, port=dns.port,
                                timeout_seconds=dns.timeout_seconds)
         jobs.append(Job("dns", dns.interval_seconds,
                         tuple(ProbeTarget(n, n, _fixed(dns_config)) for n in dns.names),
-                        dns.timeout_seconds + 1))
+                        dns.timeout_seconds + 1, dns.window))
     if config.bandwidth:
         bw = config.bandwidth
         token_file, ca_file = config.token_file, config.ca_file
@@ -111,11 +113,11 @@ def jobs_for(config: AgentConfig) -> list[Job]:
 
         jobs.append(Job("bandwidth", bw.interval_seconds,
                         (ProbeTarget(bw.link, str(config.collector_url), bandwidth_config),),
-                        bandwidth_budget_seconds(timing)))
+                        bandwidth_budget_seconds(timing), bw.window))
     if config.snmp:
         snmp = config.snmp
         jobs.append(Job("snmp", snmp.interval_seconds,
                         tuple(_snmp_target(d, snmp.timeout_seconds, snmp.retries)
                               for d in snmp.devices),
-                        snmp.timeout_seconds * (snmp.retries + 1) + 1))
+                        snmp.timeout_seconds * (snmp.retries + 1) + 1, snmp.window))
     return jobs
