@@ -17,7 +17,10 @@ from typing import Any
 
 from inventory.yamlfile import ConfigError
 from probes import PROBES
-from probes.base import ProbeResult
+from probes.bandwidth import BandwidthConfig
+from probes.bandwidth import budget_seconds as bandwidth_budget_seconds
+from probes.base import ProbeConfig, ProbeResult
+from probes.icmp import IcmpConfig
 from probes.secret import Secret
 
 PROBE_COLUMNS: dict[str, list[tuple[str, str, str]]] = {
@@ -156,13 +159,12 @@ def _probe_config(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
     raise AssertionError(kind)
 
 
-def _budget(kind: str, fields: dict[str, Any]) -> float:
-    if kind == "icmp":
-        return fields["count"] * (fields["interval_seconds"] + fields["timeout_seconds"]) + 1
-    if kind == "bandwidth":
-        # Two directions, the warm-up of each, and waiting for a test slot.
-        return 2 * fields["duration_seconds"] + 120
-    return float(fields.get("timeout_seconds", 5)) + 1
+def _budget(config: ProbeConfig) -> float:
+    if isinstance(config, IcmpConfig):
+        return config.count * (config.interval_seconds + config.timeout_seconds) + 1
+    if isinstance(config, BandwidthConfig):
+        return bandwidth_budget_seconds(config)
+    return config.timeout_seconds + 1
 
 
 async def run_probe(args: argparse.Namespace) -> int:
@@ -176,7 +178,7 @@ async def run_probe(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"invalid options: {exc}", file=sys.stderr)
         return 2
-    deadline = time.monotonic() + _budget(args.kind, fields)
+    deadline = time.monotonic() + _budget(config)
     results: list[ProbeResult] = list(
         await asyncio.gather(*(probe_kind.run(t, config, deadline) for t in targets))
     )
@@ -195,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every round it starts at INFO; the agent's own log says what matters.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "probe":
         return asyncio.run(run_probe(args))
     from ward_agent.config import load_agent_config

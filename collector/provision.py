@@ -20,8 +20,9 @@ from inventory.model import Inventory
 def agent_config_for(inventory: Inventory, ward_code: str, collector_url: str,
                      ca_file: str | None = None) -> dict[str, Any]:
     ward = inventory.wards[ward_code]
+    # The city's time zone is the ward's: any window added to this file is read in it.
     config: dict[str, Any] = {"ward": ward_code, "collector_url": collector_url,
-                              "token_file": "token"}
+                              "token_file": "token", "timezone": inventory.timezone}
     if ca_file:
         config["ca_file"] = "collector-ca.pem"
     if inventory.core_hosts:

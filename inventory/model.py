@@ -8,10 +8,11 @@ set whose secret parts come from files or environment variables.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import zoneinfo
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 WardKind = Literal["phường", "xã", "đặc khu"]
 PlatformId = Literal["video", "documents", "feedback1022", "procedures"]
@@ -20,6 +21,22 @@ DeviceRole = Literal["router", "switch", "ups", "pc", "printer", "server", "fire
 SnmpProfile = Literal["auto", "host", "switch", "router", "ups", "printer"]
 
 IDENTIFIER = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+
+
+def _known_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    # A folder of zones ("Asia") is an OSError, not a missing zone.
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        close = difflib.get_close_matches(value, zoneinfo.available_timezones(), 1, 0.8)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(
+            f"an IANA time zone name like Asia/Ho_Chi_Minh, got {value!r}{hint}") from None
+    return value
+
+
+# An IANA time zone name, checked against the zones installed (tzdata is a dependency).
+ZoneName = Annotated[str, AfterValidator(_known_zone)]
 
 
 class Strict(BaseModel):
@@ -189,19 +206,10 @@ class SnmpCredentials(Strict):
 class InventoryFile(Strict):
     """The YAML document as written by people."""
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"a time zone name like Asia/Ho_Chi_Minh, got {value!r}") from None
-        return value
-
     city: str = Field(min_length=1)
     golive: dt.date = dt.date(2025, 7, 1)
     # Days of the readiness history and the go-live countdown are the city's own days.
-    timezone: str = "Asia/Ho_Chi_Minh"
+    timezone: ZoneName = "Asia/Ho_Chi_Minh"
     wards_csv: str | None = Field(default=None, description="path relative to this file")
     # Hosts in the city core every agent pings for latency, jitter and loss.
     core_hosts: tuple[str, ...] = ()

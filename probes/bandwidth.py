@@ -52,6 +52,9 @@ TCPI_BYTES_RECEIVED_OFFSET = 128
 # A fixed send buffer as large as autotuning's ceiling (net.ipv4.tcp_wmem), so a
 # moment without CPU for this process never leaves the link idle.
 SEND_BUFFER_BYTES = 4 << 20
+# How long a test waits its turn for one of the collector's slots: wards whose rounds
+# fall due together queue there.
+SLOT_PATIENCE_SECONDS = 300.0
 
 
 class BandwidthConfig(ProbeConfig):
@@ -63,6 +66,18 @@ class BandwidthConfig(ProbeConfig):
     timeout_seconds: float = Field(default=5.0, gt=0.0, le=120.0)
     token: Secret | None = None
     ca_file: str | None = None
+
+
+def needed_seconds(config: BandwidthConfig) -> float:
+    """What a test takes once it holds a slot: both directions with their warm-up, and
+    the control requests around them."""
+    return 2 * (config.warmup_seconds + config.duration_seconds) + 2 * config.timeout_seconds
+
+
+def budget_seconds(config: BandwidthConfig) -> float:
+    """The whole time budget of one test, the wait for a slot included; the agent's
+    rounds and the technician's command line both give a test this much."""
+    return needed_seconds(config) + SLOT_PATIENCE_SECONDS
 
 
 class BandwidthResult(ProbeResult):
@@ -433,7 +448,7 @@ async def _run(
     result: BandwidthResult,
 ) -> None:
     phase_seconds = config.warmup_seconds + config.duration_seconds
-    needed = 2 * phase_seconds + 2 * config.timeout_seconds
+    needed = needed_seconds(config)
     if remaining(deadline) < needed:
         raise BandwidthFailure(
             f"the deadline leaves {remaining(deadline):.1f} s; this test needs about {needed:.1f} s"

@@ -54,6 +54,7 @@ def test_the_example_agent_config_loads() -> None:
     config = load_agent_config(ROOT / "deploy" / "agent-example.yaml")
     assert config.ward == "26968"
     assert config.snmp is not None and len(config.snmp.devices) == 2
+    assert config.bandwidth is not None and config.bandwidth.window is not None
 
 
 def test_the_systemd_unit_runs_unprivileged_with_only_cap_net_raw() -> None:

@@ -27,6 +27,7 @@ def test_provision_writes_a_config_the_agent_loads_and_a_token_the_collector_kno
     assert "python agent.py run --config agent.yaml" in run.stdout
     config = load_agent_config(out / "agent.yaml")
     assert config.ward == "26968"
+    assert config.timezone == "Asia/Ho_Chi_Minh"
     token = config.token().reveal()
     assert TokenBook.from_file(tokens).ward_for(token) == "26968"
     assert stat.S_IMODE((out / "token").stat().st_mode) == 0o600

@@ -1,26 +1,67 @@
 """The agent's configuration file: which ward, where to push, what to probe and how often.
 
-Validated at load like the inventory: an unknown key or a wrong type is an
-error naming the file, the field and what was expected. Secrets are never in
-this file, only the paths of the files that hold them.
+Validated at load like the inventory: an unknown key, a wrong type, a cron
+window or time zone that cannot be read is an error naming the file, the field
+and what was expected. Secrets are never in this file, only the paths of the
+files that hold them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from inventory.model import IDENTIFIER, Device, Link, SnmpCredentials, SnmpProfile, Thresholds
+from inventory.model import (
+    IDENTIFIER,
+    Device,
+    Link,
+    SnmpCredentials,
+    SnmpProfile,
+    Thresholds,
+    ZoneName,
+)
 from inventory.yamlfile import ConfigError, read_yaml, validation_problems
 from probes.secret import Secret
+from ward_agent.schedule import window_trigger
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class IcmpJob(Strict):
+class Scheduled(Strict):
+    """When a job's rounds run: every ``interval_seconds`` (each kind sets its own), or
+    only when its ``window``, a crontab expression in the ward's time zone, says."""
+
+    window: str | None = None
+
+    @field_validator("window")
+    @classmethod
+    def _readable_window(cls, value: str | None) -> str | None:
+        if value is not None:
+            window_trigger(value, ZoneInfo("UTC"))
+        return value
+
+    @model_validator(mode="after")
+    def _window_or_interval(self) -> Self:
+        if self.window is not None and "interval_seconds" in self.model_fields_set:
+            raise ValueError("interval_seconds or window, not both: a window's cron "
+                             "expression says when each round runs")
+        return self
+
+
+class IcmpJob(Scheduled):
     targets: tuple[str, ...] = Field(min_length=1)
     interval_seconds: float = Field(default=60, ge=1)
     count: int = Field(default=10, ge=1, le=1000)
@@ -28,7 +69,7 @@ class IcmpJob(Strict):
     timeout_seconds: float = Field(default=1.0, gt=0)
 
 
-class HttpJob(Strict):
+class HttpJob(Scheduled):
     # platform id -> URL; the platform id becomes the metric's platform label.
     platforms: dict[str, HttpUrl] = Field(min_length=1)
     interval_seconds: float = Field(default=60, ge=1)
@@ -36,7 +77,7 @@ class HttpJob(Strict):
     ca_file: str | None = None
 
 
-class DnsJob(Strict):
+class DnsJob(Scheduled):
     names: tuple[str, ...] = Field(min_length=1)
     # None: the resolver the ward's machines use (/etc/resolv.conf).
     resolver: str | None = None
@@ -45,7 +86,7 @@ class DnsJob(Strict):
     timeout_seconds: float = Field(default=2.0, gt=0)
 
 
-class BandwidthJob(Strict):
+class BandwidthJob(Scheduled):
     # The link this agent's traffic leaves by; the metric's link label.
     link: str = Field(default="main", pattern=IDENTIFIER)
     # Bandwidth tests load the link, so by default four times a day.
@@ -64,7 +105,7 @@ class SnmpDevice(Strict):
     context_name: str | None = None
 
 
-class SnmpJob(Strict):
+class SnmpJob(Scheduled):
     devices: tuple[SnmpDevice, ...] = Field(min_length=1)
     interval_seconds: float = Field(default=60, ge=1)
     timeout_seconds: float = Field(default=2.0, gt=0)
@@ -109,15 +150,15 @@ class AgentConfig(Strict):
     push: PushSettings = PushSettings()
     readiness: ReadinessProfile = ReadinessProfile()
     jitter_seconds: float = Field(default=2.0, ge=0)
+    # The ward's time zone: every job's window is read in it.
+    timezone: ZoneName = "Asia/Ho_Chi_Minh"
 
     def token(self) -> Secret:
         return Secret.from_file(self.token_file)
 
     @property
-    def report_interval_seconds(self) -> float:
-        intervals = [j.interval_seconds for j in (self.icmp, self.http, self.dns, self.snmp)
-                     if j is not None]
-        return min(intervals) if intervals else 60.0
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 def load_agent_config(path: Path | str) -> AgentConfig:

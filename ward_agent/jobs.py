@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from inventory.model import SnmpCredentials
+from probes.bandwidth import BandwidthConfig
+from probes.bandwidth import budget_seconds as bandwidth_budget_seconds
 from probes.base import ProbeConfig
 from probes.dns import DnsConfig
 from probes.http import HttpConfig
@@ -34,6 +36,7 @@ class Job:
     interval_seconds: float
     targets: tuple[ProbeTarget, ...]
     budget_seconds: float
+    window: str | None = None  # a crontab expression; when set, it replaces the interval
 
 
 def _fixed(config: ProbeConfig) -> Callable[[], ProbeConfig]:
@@ -82,41 +85,39 @@ def jobs_for(config: AgentConfig) -> list[Job]:
             timeout_seconds=icmp.timeout_seconds)
         jobs.append(Job("icmp", icmp.interval_seconds,
                         tuple(ProbeTarget(h, h, _fixed(icmp_config)) for h in icmp.targets),
-                        icmp.count * (icmp.packet_interval_seconds + icmp.timeout_seconds) + 1))
+                        icmp.count * (icmp.packet_interval_seconds + icmp.timeout_seconds) + 1,
+                        icmp.window))
     if config.http:
         http_config = HttpConfig(timeout_seconds=config.http.timeout_seconds,
                                  ca_file=config.http.ca_file)
         jobs.append(Job("http", config.http.interval_seconds,
                         tuple(ProbeTarget(p, str(u), _fixed(http_config))
                               for p, u in config.http.platforms.items()),
-                        config.http.timeout_seconds + 1))
+                        config.http.timeout_seconds + 1, config.http.window))
     if config.dns:
         dns = config.dns
         dns_config = DnsConfig(resolver=dns.resolver, port=dns.port,
                                timeout_seconds=dns.timeout_seconds)
         jobs.append(Job("dns", dns.interval_seconds,
                         tuple(ProbeTarget(n, n, _fixed(dns_config)) for n in dns.names),
-                        dns.timeout_seconds + 1))
+                        dns.timeout_seconds + 1, dns.window))
     if config.bandwidth:
         bw = config.bandwidth
         token_file, ca_file = config.token_file, config.ca_file
+        timing = BandwidthConfig(duration_seconds=bw.duration_seconds, streams=bw.streams,
+                                 warmup_seconds=bw.warmup_seconds)
 
         def bandwidth_config() -> ProbeConfig:
-            from probes.bandwidth import BandwidthConfig
-
-            return BandwidthConfig(
-                duration_seconds=bw.duration_seconds, streams=bw.streams,
-                warmup_seconds=bw.warmup_seconds, token=Secret.from_file(token_file),
-                ca_file=ca_file)
+            return timing.model_copy(update={"token": Secret.from_file(token_file),
+                                             "ca_file": ca_file})
 
         jobs.append(Job("bandwidth", bw.interval_seconds,
                         (ProbeTarget(bw.link, str(config.collector_url), bandwidth_config),),
-                        # both directions with their warm-up, and a wait for a test slot
-                        2 * (bw.duration_seconds + bw.warmup_seconds) + 300))
+                        bandwidth_budget_seconds(timing), bw.window))
     if config.snmp:
         snmp = config.snmp
         jobs.append(Job("snmp", snmp.interval_seconds,
                         tuple(_snmp_target(d, snmp.timeout_seconds, snmp.retries)
                               for d in snmp.devices),
-                        snmp.timeout_seconds * (snmp.retries + 1) + 1))
+                        snmp.timeout_seconds * (snmp.retries + 1) + 1, snmp.window))
     return jobs

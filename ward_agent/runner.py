@@ -1,10 +1,9 @@
-"""Runs the ward's probe jobs on their intervals and spools every result as a report.
+"""Runs the ward's probe jobs on their schedule and spools every result as a report.
 
-One asyncio task per job: the first round at once, then one on each tick of the
-job's interval, started up to ``jitter_seconds`` late so agents started together do
-not probe in lockstep. A round that overruns skips the ticks it covered: rounds are
-never stacked or made up for. Each round has a deadline, so a dead device or a hung
-server costs at most its timeout.
+A job on an interval runs its first round at once, a job kept to a window when the
+window opens (``ward_agent.schedule``); rounds start up to ``jitter_seconds`` late so
+agents started together do not probe in lockstep. Each round has a deadline, so a
+dead device or a hung server costs at most its timeout.
 """
 
 from __future__ import annotations
@@ -13,12 +12,9 @@ import asyncio
 import contextlib
 import functools
 import logging
-import math
 import os
-import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from probes import PROBES, report_bounds
@@ -26,6 +22,7 @@ from probes.base import ProbeResult
 from ward_agent.config import AgentConfig
 from ward_agent.jobs import Job, ProbeTarget, jobs_for
 from ward_agent.pusher import Pusher
+from ward_agent.schedule import Schedule, interval_trigger, window_trigger
 from ward_agent.spool import Spool
 
 log = logging.getLogger("sansang.agent")
@@ -104,24 +101,31 @@ class AgentRunner:
         if job.kind == "bandwidth":
             release_free_heap()
 
+    def build_schedule(self) -> Schedule:
+        """Every job on its trigger, in the ward's time zone; not started yet."""
+        zone, jitter = self.config.zone, self.config.jitter_seconds
+        schedule = Schedule(zone)
+        for job in self.jobs:
+            trigger = (interval_trigger(job.interval_seconds, zone, jitter) if job.window is None
+                       else window_trigger(job.window, zone, jitter))
+            # A job kept to a window never starts at once: a fresh agent must not load
+            # the link outside the window.
+            schedule.add(job.kind, functools.partial(self.round, job), trigger,
+                         at_once=job.window is None)
+        return schedule
+
     async def run(self) -> None:
-        rounds = [
-            asyncio.create_task(
-                repeat(job.interval_seconds, self.config.jitter_seconds,
-                       functools.partial(self.round, job), job.kind),
-                name=f"sansang-{job.kind}",
-            )
-            for job in self.jobs
-        ]
+        schedule = self.build_schedule()
+        schedule.start()
         log.info("agent for ward %s pushing to %s: %s", self.config.ward,
                  self.config.collector_url, ", ".join(j.kind for j in self.jobs) or "no probes")
         pusher = asyncio.create_task(self.pusher.run(self.config.push.interval_seconds))
         try:
             await pusher
         finally:
-            for task in (*rounds, pusher):
-                task.cancel()
-            await asyncio.gather(*rounds, pusher, return_exceptions=True)
+            pusher.cancel()
+            await schedule.stop()
+            await asyncio.gather(pusher, return_exceptions=True)
             self.spool.close()
 
 
@@ -142,21 +146,3 @@ def release_free_heap() -> None:
 
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
-
-
-async def repeat(interval_seconds: float, jitter_seconds: float,
-                 round_: Callable[[], Awaitable[None]], name: str) -> None:
-    """Run ``round_`` at once, then on every ``interval_seconds`` tick from the first start,
-    each up to ``jitter_seconds`` late; a round still running at a tick skips that tick.
-    A round that raises is logged, and the next one runs on time."""
-    loop = asyncio.get_running_loop()
-    first = loop.time()
-    tick = 0
-    while True:
-        try:
-            await round_()
-        except Exception:
-            log.exception("%s round failed", name)
-        tick = max(tick + 1, math.floor((loop.time() - first) / interval_seconds) + 1)
-        start = first + tick * interval_seconds + random.uniform(0, jitter_seconds)
-        await asyncio.sleep(max(0.0, start - loop.time()))
