@@ -15,6 +15,9 @@ from pydantic import Field, field_validator
 
 from probes.base import ProbeConfig, ProbeResult
 
+# The most addresses a result carries (a ward's resolver gives a handful).
+MAX_ADDRESSES = 1000
+
 
 class DnsConfig(ProbeConfig):
     # An IP address; None means the first nameserver of /etc/resolv.conf.
@@ -35,7 +38,7 @@ class DnsResult(ProbeResult):
     name: str = Field(max_length=300)
     resolver: str | None = None
     lookup_seconds: float | None = Field(default=None, ge=0.0)
-    addresses: list[str] = Field(default_factory=list, max_length=1000)
+    addresses: list[str] = Field(default_factory=list, max_length=MAX_ADDRESSES)
     rcode: str | None = Field(default=None, max_length=20)
 
 

@@ -57,6 +57,12 @@ class HttpConfig(ProbeConfig):
     verify_tls: bool = True
 
 
+# What a result holds of a final URL; a longer one is cut, and ends in an ellipsis.
+MAX_URL_LENGTH = 4000
+# RFC 9110's status codes are three digits, 1xx to 5xx; up to 999 is kept as read.
+STATUS_CODES = range(100, 1000)
+
+
 class HttpResult(ProbeResult):
     url: str
     status_code: int | None = Field(default=None, ge=100, le=999)
@@ -72,7 +78,7 @@ class HttpResult(ProbeResult):
     tls_expiry_timestamp_seconds: float | None = Field(default=None, ge=0.0)
     tls_error: str | None = Field(default=None, max_length=1000)
     redirects: int = Field(default=0, ge=0)
-    final_url: str | None = Field(default=None, max_length=4000)
+    final_url: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
 
 
 class _Phases:
@@ -337,12 +343,17 @@ async def probe(target: str, config: HttpConfig, deadline: float) -> HttpResult:
                 max_redirects=config.max_redirects + 1,
             ) as response,
         ):
+            final_url = str(response.url)
+            if len(final_url) > MAX_URL_LENGTH:
+                final_url = final_url[:MAX_URL_LENGTH - 1] + "…"
             fields.update(
                 tls_expiry_timestamp_seconds=phases.peer_expiry,
-                status_code=response.status,
+                # A status outside the codes HTTP has is not a reading (see below).
+                status_code=response.status if response.status in STATUS_CODES else None,
                 redirects=len(response.history),
-                final_url=str(response.url),
+                final_url=final_url,
             )
+            status = response.status
             # Read to the end (that is the response time) without keeping the body.
             async for _chunk in response.content.iter_chunked(64 * 1024):
                 pass
@@ -375,5 +386,6 @@ async def probe(target: str, config: HttpConfig, deadline: float) -> HttpResult:
     finally:
         _ON_TLS_START.reset(on_tls_start)
 
-    status = fields["status_code"]
+    if status not in STATUS_CODES:
+        return finish(f"HTTP status {status} is not a status code (100 to 999)")
     return finish(None if _is_success(status, config) else f"HTTP status {status}")

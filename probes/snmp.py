@@ -138,6 +138,15 @@ class SnmpResult(ProbeResult):
     incomplete: list[str] = Field(default_factory=list)
 
 
+# The kind of SnmpRequestError for an answer that came but could not be decoded: the
+# agent is there, so what it was asked for is a failed reading, not a silent device.
+UNDECODABLE = "UndecodableAnswer"
+# The ranges of SNMP's unsigned types (RFC 2578): Gauge32, TimeTicks and Counter32 end
+# at 2**32 - 1, Counter64 at 2**64 - 1. A device that reports outside them is broken.
+MAX_UNSIGNED32 = 2**32 - 1
+MAX_COUNTER64 = 2**64 - 1
+
+
 class SnmpRequestError(Exception):
     """One request got no usable answer; ``kind`` names why, for the probe's message."""
 
@@ -178,6 +187,25 @@ def number(value: Value | None) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def _shown(value: int) -> str:
+    # A hostile device's number may be too long for str() (and for a log line).
+    return str(value) if abs(value) < 10**20 else f"a {value.bit_length()}-bit number"
+
+
+def reading(value: Value | None, what: str, problems: list[str], high: int,
+            low: int = 0) -> int | None:
+    """``value`` if it is a number within ``low..high``; else None, and why in ``problems``.
+
+    Out-of-range device data is a failed reading of that one field, never a result
+    that cannot be built (which would show a device that answered as down).
+    """
+    found = number(value)
+    if found is None or low <= found <= high:
+        return found
+    problems.append(f"{what}: {_shown(found)} is outside {low}..{_shown(high)}")
+    return None
+
+
 def _ratio(part: float, whole: float) -> float | None:
     if whole <= 0 or part < 0 or not math.isfinite(part / whole):
         return None
@@ -188,20 +216,29 @@ def _index_key(index: str) -> tuple[int, ...]:
     return tuple(int(x) for x in index.split("."))
 
 
-def parse_interfaces(columns: Mapping[str, Mapping[str, Value]]) -> list[Interface]:
+def parse_interfaces(
+    columns: Mapping[str, Mapping[str, Value]], problems: list[str]
+) -> list[Interface]:
     def col(oid: str) -> Mapping[str, Value]:
         return columns.get(oid, {})
+
+    def counter(oid: str, index: str, high: int = MAX_COUNTER64) -> int | None:
+        return reading(col(oid).get(index), f"{oid}.{index}", problems, high)
 
     oper = col(P.IF_OPER_STATUS)
     interfaces = []
     for index in sorted(oper, key=_index_key):
         if not index.isdigit():
             continue
-        high_speed = number(col(P.IF_HIGH_SPEED).get(index))
-        speed = number(col(P.IF_SPEED).get(index))
+        high_speed = counter(P.IF_HIGH_SPEED, index, MAX_UNSIGNED32)
+        speed = counter(P.IF_SPEED, index, MAX_UNSIGNED32)
         admin = number(col(P.IF_ADMIN_STATUS).get(index))
-        in_bytes = number(col(P.IF_HC_IN_OCTETS).get(index))
-        out_bytes = number(col(P.IF_HC_OUT_OCTETS).get(index))
+        # The 32-bit counters only where the 64-bit ones are missing, never in place of
+        # a broken one: a series that switches counters looks like a counter reset.
+        in_bytes = (counter(P.IF_HC_IN_OCTETS, index) if index in col(P.IF_HC_IN_OCTETS)
+                    else counter(P.IF_IN_OCTETS, index, MAX_UNSIGNED32))
+        out_bytes = (counter(P.IF_HC_OUT_OCTETS, index) if index in col(P.IF_HC_OUT_OCTETS)
+                     else counter(P.IF_OUT_OCTETS, index, MAX_UNSIGNED32))
         interfaces.append(Interface(
             index=int(index),
             name=text(col(P.IF_NAME).get(index)) or text(col(P.IF_DESCR).get(index))
@@ -211,12 +248,10 @@ def parse_interfaces(columns: Mapping[str, Mapping[str, Value]]) -> list[Interfa
             alias=text(col(P.IF_ALIAS).get(index)) or None,
             # ifSpeed saturates at 4.29 Gbit/s; ifHighSpeed (Mbit/s) does not.
             speed_bits_per_second=high_speed * 1e6 if high_speed else speed,
-            in_bytes_total=in_bytes if in_bytes is not None
-            else number(col(P.IF_IN_OCTETS).get(index)),
-            out_bytes_total=out_bytes if out_bytes is not None
-            else number(col(P.IF_OUT_OCTETS).get(index)),
-            in_errors_total=number(col(P.IF_IN_ERRORS).get(index)),
-            out_errors_total=number(col(P.IF_OUT_ERRORS).get(index)),
+            in_bytes_total=in_bytes,
+            out_bytes_total=out_bytes,
+            in_errors_total=counter(P.IF_IN_ERRORS, index, MAX_UNSIGNED32),
+            out_errors_total=counter(P.IF_OUT_ERRORS, index, MAX_UNSIGNED32),
         ))
     return interfaces
 
@@ -275,20 +310,32 @@ def cpu_ratio(columns: Mapping[str, Mapping[str, Value]]) -> float | None:
     return None
 
 
-def _first_row(column: Mapping[str, Value]) -> Value | None:
-    return column[min(column, key=_index_key)] if column else None
+def _first_row_reading(columns: Mapping[str, Mapping[str, Value]], oid: str,
+                       problems: list[str], high: int) -> int | None:
+    column = columns.get(oid, {})
+    if not column:
+        return None
+    index = min(column, key=_index_key)
+    return reading(column[index], f"{oid}.{index}", problems, high)
 
 
 def parse_ups(
-    scalars: Mapping[str, Value], columns: Mapping[str, Mapping[str, Value]]
+    scalars: Mapping[str, Value], columns: Mapping[str, Mapping[str, Value]],
+    problems: list[str],
 ) -> UpsStatus | None:
+    def scalar(oid: str, high: int = 2**31 - 1) -> int | None:
+        return reading(scalars.get(oid), oid, problems, high)
+
+    def line_1(oid: str) -> int | None:
+        # Multi-phase UPSes have one row per line; line 1 stands for them all.
+        return _first_row_reading(columns, oid, problems, 2**31 - 1)
+
     source = number(scalars.get(P.UPS_OUTPUT_SOURCE))
     charge = number(scalars.get(P.UPS_ESTIMATED_CHARGE_REMAINING))
-    minutes = number(scalars.get(P.UPS_ESTIMATED_MINUTES_REMAINING))
+    minutes = scalar(P.UPS_ESTIMATED_MINUTES_REMAINING)
     battery = number(scalars.get(P.UPS_BATTERY_STATUS))
-    # Multi-phase UPSes have one row per line; line 1 stands for them all.
-    volts_in = number(_first_row(columns.get(P.UPS_INPUT_VOLTAGE, {})))
-    volts_out = number(_first_row(columns.get(P.UPS_OUTPUT_VOLTAGE, {})))
+    volts_in = line_1(P.UPS_INPUT_VOLTAGE)
+    volts_out = line_1(P.UPS_OUTPUT_VOLTAGE)
     if any(v is not None for v in (source, charge, minutes, battery)):
         return UpsStatus(
             mib="ups-mib",
@@ -302,10 +349,10 @@ def parse_ups(
         )
     status = number(scalars.get(P.APC_BASIC_OUTPUT_STATUS))
     capacity = number(scalars.get(P.APC_ADV_BATTERY_CAPACITY))
-    runtime = number(scalars.get(P.APC_ADV_BATTERY_RUNTIME_REMAINING))
+    runtime = scalar(P.APC_ADV_BATTERY_RUNTIME_REMAINING, MAX_UNSIGNED32)
     apc_battery = number(scalars.get(P.APC_BASIC_BATTERY_STATUS))
-    apc_in = number(scalars.get(P.APC_ADV_INPUT_LINE_VOLTAGE))
-    apc_out = number(scalars.get(P.APC_ADV_OUTPUT_VOLTAGE))
+    apc_in = scalar(P.APC_ADV_INPUT_LINE_VOLTAGE, MAX_UNSIGNED32)
+    apc_out = scalar(P.APC_ADV_OUTPUT_VOLTAGE, MAX_UNSIGNED32)
     if all(v is None for v in (status, capacity, runtime)):
         return None
     return UpsStatus(
@@ -333,7 +380,9 @@ def printer_errors(state: Value | None) -> list[str]:
     return errors
 
 
-def parse_printer(columns: Mapping[str, Mapping[str, Value]]) -> PrinterStatus | None:
+def parse_printer(
+    columns: Mapping[str, Mapping[str, Value]], problems: list[str]
+) -> PrinterStatus | None:
     types = columns.get(P.HR_DEVICE_TYPE, {})
     printer_rows = columns.get(P.HR_PRINTER_STATUS, {})
     devices = [i for i, t in types.items() if t == P.HR_DEVICE_PRINTER] or list(printer_rows)
@@ -361,7 +410,8 @@ def parse_printer(columns: Mapping[str, Mapping[str, Value]]) -> PrinterStatus |
         errors=printer_errors(columns.get(P.HR_PRINTER_DETECTED_ERROR_STATE, {}).get(device))
         if device else [],
         supplies=supplies,
-        page_count=number(_first_row(columns.get(P.PRT_MARKER_LIFE_COUNT, {}))),
+        page_count=_first_row_reading(columns, P.PRT_MARKER_LIFE_COUNT, problems,
+                                      MAX_UNSIGNED32),
     )
 
 
@@ -381,9 +431,12 @@ class Collected:
 
     def fields(self) -> dict[str, Any]:
         system, columns = self.system or {}, self.columns
-        uptime = number(self.scalars.get(P.HR_SYSTEM_UPTIME))
-        if uptime is None:
-            uptime = number(system.get(P.SYS_UPTIME))
+        problems = list(self.incomplete)
+        # The host's uptime where it has one, else the agent's (never the agent's in place
+        # of a broken host figure: they are different clocks).
+        uptime_oid = P.HR_SYSTEM_UPTIME if P.HR_SYSTEM_UPTIME in self.scalars else P.SYS_UPTIME
+        uptime = reading({**system, **self.scalars}.get(uptime_oid), uptime_oid, problems,
+                         MAX_UNSIGNED32)
         storage = parse_storage(columns)
         result: dict[str, Any] = {
             "profile": self.profile,
@@ -393,14 +446,14 @@ class Collected:
             "uptime_seconds": None if uptime is None else uptime / 100.0,
             "cpu_ratio": cpu_ratio(columns),
             "memory_used_ratio": memory_used_ratio(storage, columns),
-            "interfaces": parse_interfaces(columns),
+            "interfaces": parse_interfaces(columns, problems),
             "storage": storage,
-            "incomplete": list(self.incomplete),
+            "incomplete": problems,
         }
         if self.profile == "ups":
-            result["ups"] = parse_ups(self.scalars, columns)
+            result["ups"] = parse_ups(self.scalars, columns, problems)
         if self.profile == "printer":
-            result["printer"] = parse_printer(columns)
+            result["printer"] = parse_printer(columns, problems)
         return result
 
 
@@ -421,7 +474,13 @@ async def collect(
     client: SnmpClient, profile: ProfileSetting, into: Collected
 ) -> Collected:
     """Read the system group, choose the profile, then read it (columns concurrently)."""
-    into.system = await client.get(P.SYSTEM_SCALARS)
+    try:
+        into.system = await client.get(P.SYSTEM_SCALARS)
+    except SnmpRequestError as exc:
+        if exc.kind != UNDECODABLE:
+            raise
+        into.system = {}  # the agent answered: the rest of its profile may still read
+        into.incomplete.append(f"{', '.join(P.SYSTEM_SCALARS)}: {exc}")
     into.profile = await detect_profile(client, into.system) if profile == "auto" else profile
     spec = P.PROFILE_TABLE[into.profile]
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from probes import PROBES, http
 from probes.base import deadline_in
@@ -286,3 +287,53 @@ def test_a_ca_file_replaced_on_disk_gets_a_new_context(
     replacement.replace(ca_file)
 
     assert http._ssl_context(config) is not before
+
+
+# --- out-of-range answers are refused as readings, never a crash ---
+
+
+async def test_a_redirect_to_an_overlong_url_is_followed_and_the_url_cut_short() -> None:
+    long_path = "/landing?" + "q" * 5000
+
+    async def redirect(_request: web.Request) -> web.Response:
+        raise web.HTTPFound(long_path)
+
+    async def landing(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/start", redirect)
+    app.router.add_get("/landing", landing)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        result = await run(f"http://127.0.0.1:{port}/start", HttpConfig())
+    finally:
+        await runner.cleanup()
+
+    assert result.up, result.error
+    assert (result.status_code, result.redirects) == (200, 1)
+    assert result.final_url is not None and len(result.final_url) == http.MAX_URL_LENGTH
+    assert result.final_url.endswith("q…")
+
+
+async def test_a_status_below_100_is_no_status_code_and_says_so() -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 099 Odd\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        result = await run(f"http://127.0.0.1:{port}/", HttpConfig())
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    assert not result.up
+    assert result.status_code is None
+    assert result.error == "HTTP status 99 is not a status code (100 to 999)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import re
 import subprocess
 import time
@@ -388,22 +389,30 @@ async def test_two_agents_with_one_user_name_and_different_keys_both_answer(
 
 @module_loop
 @pytest.mark.servers
-async def test_only_the_first_v3_probe_of_an_agent_discovers_its_engine(
+async def test_probes_share_one_engine_which_discovers_an_agent_once(
     snmpsim_agent: SnmpAgent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    snmp_wire._ENGINES.clear()
+    from pysnmp.proto.secmod.rfc3414.service import SnmpUSMSecurityModel
+
+    snmp_wire.close()  # the next probe builds a fresh engine that knows no agent yet
     discoveries = []
-    discover = snmp_wire.UdpSnmpClient.discover
+    generate = SnmpUSMSecurityModel.generate_request_message
 
-    async def counted(client: snmp_wire.UdpSnmpClient) -> snmp_wire.Engine:
-        discoveries.append(client.address)
-        return await discover(client)
+    def counted(self: SnmpUSMSecurityModel, *args: Any, **kwargs: Any) -> Any:
+        # USM sends a request for an engine ID it does not know as an RFC 3414 discovery.
+        bound = inspect.signature(generate).bind(self, *args, **kwargs)
+        if not bound.arguments["securityEngineID"]:
+            discoveries.append(bound.arguments["securityName"])
+        return generate(self, *args, **kwargs)
 
-    monkeypatch.setattr(snmp_wire.UdpSnmpClient, "discover", counted)
+    monkeypatch.setattr(SnmpUSMSecurityModel, "generate_request_message", counted)
+    engines = []
     for device in ("host", "ups"):
         for auth in ("v2c", "sha256-aes256"):
             config = probe_config(snmpsim_agent, auth, device)
             assert (await snmp.probe(snmpsim_agent.target, config, deadline_in(5))).up
+            engines.append((await snmp_wire._pool()).main)
+    assert len(set(map(id, engines))) == 1
     assert len(discoveries) == 1
 
 
@@ -517,6 +526,95 @@ def test_a_probe_leaves_no_socket_open(silent_snmp_port: int) -> None:
     # A socket left open would also show here as an unclosed-socket warning (an error).
     gc.collect()
     assert open_files() == before
+
+
+# --- what pysnmp gets wrong: an answer with one value outside its type is lost ---
+
+
+def tlv(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    length = bytes([size]) if size < 0x80 else bytes([0x82]) + size.to_bytes(2, "big")
+    return bytes([tag]) + length + content
+
+
+class OutOfRangeAgent(asyncio.DatagramProtocol):
+    """Answers every SNMPv2c request, each varbind with TimeTicks -1 (``43 01 ff``), as a
+    broken device would encode 2**32 - 1; what is not v2c (v3 discovery) goes unanswered."""
+
+    answers = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: Any = transport
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        from pyasn1.codec.ber import decoder, encoder
+        from pyasn1.error import PyAsn1Error
+        from pysnmp.proto import api
+
+        try:
+            message, _ = decoder.decode(data, asn1Spec=api.v2c.Message())
+        except PyAsn1Error:
+            return
+        pdu = api.v2c.apiMessage.get_pdu(message)
+        varbinds = b"".join(
+            tlv(0x30, encoder.encode(oid) + b"\x43\x01\xff")
+            for oid, _ in api.v2c.apiPDU.get_varbinds(pdu)
+        )
+        request_id = int(api.v2c.apiPDU.get_request_id(pdu)).to_bytes(4, "big", signed=True)
+        answer = tlv(0xA2, tlv(0x02, request_id) + b"\x02\x01\x00\x02\x01\x00"
+                     + tlv(0x30, varbinds))
+        community = bytes(api.v2c.apiMessage.get_community(message))
+        self.transport.sendto(tlv(0x30, b"\x02\x01\x01" + tlv(0x04, community) + answer), addr)
+        self.answers += 1
+
+
+@pytest.fixture
+async def out_of_range_agent() -> Any:
+    """The agent on a free port of 127.0.0.1, in the test's own event loop."""
+    transport, agent = await asyncio.get_running_loop().create_datagram_endpoint(
+        OutOfRangeAgent, local_addr=("127.0.0.1", 0))
+    agent.target = f"127.0.0.1:{transport.get_extra_info('sockname')[1]}"
+    try:
+        yield agent
+    finally:
+        transport.close()
+
+
+async def test_pysnmp_drops_an_answer_holding_a_negative_timeticks(
+    out_of_range_agent: Any
+) -> None:
+    # pysnmp's own view: the agent answered at once, yet the request times out.
+    from pysnmp.hlapi.v3arch.asyncio import (
+        CommunityData,
+        ContextData,
+        ObjectIdentity,
+        ObjectType,
+        UdpTransportTarget,
+        get_cmd,
+    )
+
+    host, port = snmp.parse_target(out_of_range_agent.target)
+    engine = (await snmp_wire._pool()).main
+    error, _status, _index, varbinds = await get_cmd(
+        engine, CommunityData("public"), await UdpTransportTarget.create(
+            (host, port), timeout=0.3, retries=0),
+        ContextData(), ObjectType(ObjectIdentity(P.SYS_UPTIME)), lookupMib=False,
+    )
+    assert out_of_range_agent.answers == 1
+    assert type(error).__name__ == "RequestTimedOut" and not varbinds
+
+
+async def test_an_answer_pysnmp_cannot_decode_is_a_failed_reading_at_once(
+    out_of_range_agent: Any
+) -> None:
+    config = SnmpConfig(community=Secret("public"), profile="host", timeout_seconds=4)
+    timed = await timed_probe(out_of_range_agent.target, config)
+
+    assert timed.result.up, timed.result.error
+    assert timed.result.uptime_seconds is None
+    assert timed.result.incomplete
+    assert all("could not decode the answer" in problem for problem in timed.result.incomplete)
+    assert timed.seconds < 1.0  # not the timeout the lost answers would have cost
 
 
 # --- no agent: the logic over recorded varbinds ---
@@ -687,6 +785,40 @@ async def test_a_column_that_cannot_be_read_is_named_and_the_rest_is_kept() -> N
     assert len(fields["interfaces"]) == 5 and fields["cpu_ratio"] == pytest.approx(0.09)
 
 
+def first_interface(result: SnmpResult) -> snmp.Interface:
+    return result.interfaces[0]
+
+
+@pytest.mark.parametrize(("device", "oid", "value", "field"), [
+    ("switch", P.SYS_UPTIME, -1, lambda r: r.uptime_seconds),
+    ("host", P.HR_SYSTEM_UPTIME, -360000, lambda r: r.uptime_seconds),
+    ("router", P.IF_SPEED, -100000000, lambda r: first_interface(r).speed_bits_per_second),
+    ("switch", P.IF_HC_IN_OCTETS, -1, lambda r: first_interface(r).in_bytes_total),
+    ("switch", P.IF_HC_OUT_OCTETS, 2**64, lambda r: first_interface(r).out_bytes_total),
+    ("switch", P.IF_IN_ERRORS, 10**400, lambda r: first_interface(r).in_errors_total),
+    ("ups", P.UPS_ESTIMATED_MINUTES_REMAINING, -3, lambda r: r.ups.runtime_seconds),
+    ("ups-apc", P.APC_ADV_BATTERY_RUNTIME_REMAINING, -1, lambda r: r.ups.runtime_seconds),
+    ("printer", P.PRT_MARKER_LIFE_COUNT, -7, lambda r: r.printer.page_count),
+])
+async def test_out_of_range_device_data_is_a_failed_reading_of_that_field(
+    device: str, oid: str, value: int, field: Any
+) -> None:
+    agent = recorded(device)
+    if oid == P.IF_SPEED:  # the router's ifHighSpeed would stand in for its ifSpeed
+        agent = RecordedAgent({k: v for k, v in agent.records.items()
+                               if not k.startswith(P.IF_HIGH_SPEED + ".")})
+    key = oid if oid in agent.records else min(
+        (k for k in agent.records if k.startswith(oid + ".")), key=oid_key)
+    agent.records[key] = value
+
+    result = SnmpResult(up=True, target="t", version="2c", **await collected(agent))
+
+    assert field(result) is None
+    (problem,) = result.incomplete
+    assert problem.startswith(f"{key}: ") and "is outside 0.." in problem
+    assert len(problem) < 200  # a huge number is described, not printed
+
+
 @pytest.mark.parametrize(("state", "errors"), [
     (b"", []),
     (b"\x00\x00", []),
@@ -731,7 +863,7 @@ def test_choose_profile(sys_object_id: str | None, present: set[str], forwarding
 ])
 def test_parse_interfaces(columns: dict[str, dict[str, Value]],
                           expected: tuple[str, bool, float | None]) -> None:
-    (interface,) = snmp.parse_interfaces(columns)
+    (interface,) = snmp.parse_interfaces(columns, [])
     assert (interface.name, interface.oper_up, interface.speed_bits_per_second) == expected
 
 
@@ -764,10 +896,10 @@ def test_ups_mib_wins_over_apc_when_both_answer() -> None:
         P.UPS_OUTPUT_SOURCE: 3, P.UPS_ESTIMATED_CHARGE_REMAINING: 90,
         P.APC_BASIC_OUTPUT_STATUS: 3, P.APC_ADV_BATTERY_CAPACITY: 10,
     }
-    ups = snmp.parse_ups(scalars, {})
+    ups = snmp.parse_ups(scalars, {}, [])
     assert ups is not None
     assert (ups.mib, ups.on_battery, ups.battery_charge_ratio) == ("ups-mib", False, 0.9)
-    assert snmp.parse_ups({}, {}) is None
+    assert snmp.parse_ups({}, {}, []) is None
 
 
 @pytest.mark.parametrize(("target", "address"), [
