@@ -107,7 +107,12 @@ async def ingest(request: web.Request) -> web.Response:
         limit = request.app[SETTINGS].max_body_bytes
         return problem(413, f"body larger than {limit} bytes; send smaller batches")
     except web.RequestPayloadError as exc:
-        return problem(400, f"body cannot be read: {str(exc).splitlines()[-1].strip()}")
+        # The rest of the body cannot be read either: mark it finished (so the server does
+        # not try to drain it) and close the connection after this answer.
+        request.content.feed_eof()
+        refused = problem(400, f"body cannot be read: {str(exc).splitlines()[-1].strip()}")
+        refused.force_close()
+        return refused
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return problem(400, f"body is not valid JSON: {exc}")
     except RecursionError:
@@ -187,6 +192,25 @@ async def ward_of_token(request: web.Request) -> str | None:
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Every answer carries these. The pages load their script and style from /static/ only,
+# are never framed (clickjacking), and never send a Referer: a ward's shared link
+# carries its key in the query string.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                                "form-action 'self'; frame-ancestors 'none'"),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
 
 
 @web.middleware
@@ -312,6 +336,7 @@ def create_app(settings: CollectorSettings) -> web.Application:
             app[NOC_AUTH].close()
 
     app.cleanup_ctx.append(lifecycle)
+    app.on_response_prepare.append(add_security_headers)
     app.router.add_post("/api/v1/reports", ingest)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)

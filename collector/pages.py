@@ -102,7 +102,8 @@ def render(request: web.Request, template: str, **context: Any) -> web.Response:
         t=t, url=url, lang=language, toggle_url=str(toggle), **context)
     response = web.Response(text=html, content_type="text/html")
     if request.query.get("lang") in LANGUAGES:
-        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="Lax")
+        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="Lax",
+                            httponly=True, secure=request.secure)
     return response
 
 

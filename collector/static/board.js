@@ -1,6 +1,7 @@
 // The board's filters, diacritic-blind search and self-refresh. The page works without it.
 (function () {
   "use strict";
+  const SETTINGS = JSON.parse(document.getElementById("sansang-settings").textContent);
   const fold = (text) => text.normalize("NFD").replace(/[\u0300-\u036f]/g, "")
     .replace(/đ/g, "d").replace(/Đ/g, "D").toLowerCase().replace(/\s+/g, " ").trim();
   const tiles = Array.from(document.querySelectorAll(".tile"));
@@ -26,7 +27,7 @@
 
   async function refresh() {
     try {
-      const response = await fetch("/api/v1/wards?lang=" + window.SANSANG.lang, {credentials: "same-origin"});
+      const response = await fetch("/api/v1/wards?lang=" + SETTINGS.lang, {credentials: "same-origin"});
       if (!response.ok) return;
       const data = await response.json();
       data.wards.forEach((ward) => {
@@ -41,7 +42,7 @@
         if (el) el.textContent = data.counts[k];
       });
       document.getElementById("updated").textContent =
-        window.SANSANG.refreshed.replace("TIME", new Date().toLocaleTimeString());
+        SETTINGS.refreshed.replace("TIME", new Date().toLocaleTimeString());
     } catch (error) {
       // A missed refresh is retried on the next tick; the board keeps what it shows.
     }
