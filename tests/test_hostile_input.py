@@ -29,7 +29,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from openpyxl import load_workbook
 
 from collector import security
-from collector.app import STATE, STORE, CollectorSettings, create_app
+from collector.app import STORE, CollectorSettings, create_app
 from collector.export import rows, write_csv, write_xlsx
 from collector.pages import dispatch_csv_text
 from collector.security import BasicAuth, LoginThrottle, hash_password
@@ -568,8 +568,10 @@ def test_security_module_keeps_no_dummy_hash_of_its_own() -> None:
 
 async def test_a_ward_past_its_series_total_is_refused_by_name(collector: Any) -> None:
     client, tokens = collector
-    devices = [{**snmp(interfaces=[interface(i, f"p{i}") for i in range(40)]), "target": f"sw{n}"}
-               for n in range(6)]
+    counters = {"in_bytes_total": 1, "out_bytes_total": 1, "in_errors_total": 0,
+                "out_errors_total": 0}
+    ports = [interface(i, f"p{i}", **counters) for i in range(40)]  # 5 series each
+    devices = [{**snmp(interfaces=ports), "target": f"sw{n}"} for n in range(6)]
     status, body = await push(client, tokens["10001"], *devices)
     assert status == 422 and any("max_series (1000)" in d for d in body["details"]), body
     assert (await push(client, tokens["10001"], *devices[:4]))[0] == 200
