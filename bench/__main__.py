@@ -41,6 +41,7 @@ BENCHMARKS = {
     "agent": ("bench.agent", "blackbox_exporter"),
     "icmp": ("bench.icmp", "fping"),
     "bandwidth": ("bench.bandwidth", "iperf3"),
+    "hostile": ("bench.hostile", "the collector at half budget, and unhindered"),
 }
 NEEDS_FLEET = {"ingest", "render"}
 
