@@ -83,6 +83,8 @@ def failure_expr(
             measured = f"time() - {measured}"
         elif condition.measure == "remaining":
             measured = f"{measured} - time()"
+        elif condition.measure == "magnitude":
+            measured = f"abs({measured})"
         limit = number(group.limit)
         if condition.relative_to:
             reference = selector(condition.relative_to, group.matcher)

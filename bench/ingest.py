@@ -26,9 +26,8 @@ from bench.results import Row, all_met, at_least
 from bench.scale import Scale
 from bench.servers import Sampler, Unavailable, collector, pushgateway
 from collector.exposition import FAMILIES, sample_line
-from collector.series import series_for
 from inventory.model import Ward
-from probes import PROBES
+from probes import PROBES, series_for
 
 SINGLE_TARGET_PER_SECOND = 2000.0
 PUSHGATEWAY_TARGET_RATIO = 60.0

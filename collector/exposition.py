@@ -1,28 +1,20 @@
 """The metric families of the contract and the text-format pieces they are rendered from.
 
-Families are declared once, here. Each ward's lines of each family are rendered
-when that ward changes, so a scrape only joins ready-made bytes.
+The fleet's own families are declared here, each probe kind's in its module; together
+they are ``FAMILIES``. Each ward's lines of each family are rendered when that ward
+changes, so a scrape only joins ready-made bytes.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
+from probes import PROBES
+from probes.series import Family
 
-@dataclass(frozen=True, slots=True)
-class Family:
-    name: str
-    help: str
-    type: str = "gauge"
-
-    @property
-    def header(self) -> str:
-        return f"# HELP {self.name} {self.help}\n# TYPE {self.name} {self.type}\n"
-
-
-_FAMILIES = [
+# The fleet's own families; each probe kind declares its own (probes.base.ProbeKind).
+_CORE_FAMILIES = [
     Family("sansang_ward_info", "Ward identity (always 1): name, kind, former province, cluster."),
     Family("sansang_ward_ready", "1 when every readiness check of the ward passes."),
     Family("sansang_ward_check_ok", "1 when the readiness check passes, 0 when it fails."),
@@ -35,37 +27,15 @@ _FAMILIES = [
            "Reports the ward's agent dropped from its full spool.", "counter"),
     Family("sansang_ward_pushes_refused_total",
            "Pushes from the ward's agent refused whole, by reason (series_budget).", "counter"),
-    Family("sansang_icmp_rtt_avg_seconds", "Average ICMP round-trip time."),
-    Family("sansang_icmp_rtt_min_seconds", "Minimum ICMP round-trip time."),
-    Family("sansang_icmp_rtt_max_seconds", "Maximum ICMP round-trip time."),
-    Family("sansang_icmp_jitter_seconds",
-           "Mean absolute difference of consecutive ICMP round-trip times."),
-    Family("sansang_icmp_loss_ratio", "Share of ICMP echo requests without reply."),
-    Family("sansang_bandwidth_download_bytes_per_second", "Measured download throughput."),
-    Family("sansang_bandwidth_upload_bytes_per_second", "Measured upload throughput."),
     Family("sansang_link_contract_download_bytes_per_second", "Contracted download rate."),
     Family("sansang_link_contract_upload_bytes_per_second", "Contracted upload rate."),
-    Family("sansang_platform_up", "1 when the platform answered with success."),
-    Family("sansang_platform_response_seconds", "Time to the platform's complete answer."),
-    Family("sansang_platform_status_code", "HTTP status code of the platform's last answer."),
-    Family("sansang_platform_tls_expiry_timestamp_seconds",
-           "Expiry of the platform's TLS certificate as a Unix timestamp."),
-    Family("sansang_dns_up", "1 when the resolver answered the lookup."),
-    Family("sansang_dns_lookup_seconds", "Time the ward's resolver took to answer."),
     Family("sansang_device_info", "Device identity (always 1): role, whether it is critical."),
-    Family("sansang_device_up", "1 when the device answered SNMP."),
-    Family("sansang_device_cpu_ratio", "Device CPU load, 0 to 1."),
-    Family("sansang_device_memory_used_ratio", "Share of device memory in use."),
-    Family("sansang_device_uplink_up", "1 when the device's declared uplink interface is up."),
-    Family("sansang_interface_oper_up", "1 when the interface is operationally up."),
-    Family("sansang_interface_bytes_total", "Bytes through the interface.", "counter"),
-    Family("sansang_interface_errors_total", "Errors on the interface.", "counter"),
-    Family("sansang_ups_on_battery", "1 when the UPS runs on battery."),
-    Family("sansang_ups_battery_charge_ratio", "UPS battery charge, 0 to 1."),
-    Family("sansang_ups_runtime_seconds", "Estimated UPS runtime left on battery."),
+    Family("sansang_ntp_server_info", "An NTP server the ward's clock is checked against (1)."),
 ]
 
-FAMILIES: dict[str, Family] = {f.name: f for f in _FAMILIES}
+FAMILIES: dict[str, Family] = {
+    f.name: f for f in (*_CORE_FAMILIES, *(f for kind in PROBES.values() for f in kind.families))
+}
 
 
 def escape_label_value(value: str) -> str:

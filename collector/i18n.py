@@ -75,6 +75,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "check.dns": ("Phân giải tên miền (DNS)", "Name lookups (DNS)"),
     "check.devices": ("Thiết bị mạng quan trọng", "Critical network devices"),
     "check.power": ("Điện lưới và bộ lưu điện (UPS)", "Mains power and UPS"),
+    "check.clock": ("Đồng hồ máy tính", "Clock"),
     "dispatch.title": ("Danh sách điều phối kỹ thuật", "Technician dispatch list"),
     "dispatch.csv": ("Tải CSV", "Download CSV"),
     "dispatch.ward": ("Đơn vị", "Ward"),
@@ -120,6 +121,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "call the technician."),
     "hint.power": ("Bộ lưu điện (UPS) đang chạy pin hoặc pin yếu. Kiểm tra điện lưới.",
                    "The UPS runs on battery or its battery is weak. Check the mains power."),
+    "hint.clock": ("Đồng hồ máy tính lệch giờ, nên chữ ký số và trang web bảo mật có thể "
+                   "bị lỗi. Báo kỹ thuật viên đặt lại đồng bộ giờ (NTP).",
+                   "The computer's clock is wrong, so digital signatures and secure sites "
+                   "may fail. Ask the technician to set up time synchronisation (NTP)."),
 }
 
 

@@ -41,10 +41,14 @@ def agent_config_for(inventory: Inventory, ward_code: str, collector_url: str,
              "credentials": inventory.credentials[d.credentials].model_dump(exclude_none=True)}
             for d in ward.devices
         ]}
+    if ward.ntp_servers:
+        # Kinds without a section of their own go under probes:, by name.
+        config["probes"] = {"ntp": {"targets": list(ward.ntp_servers)}}
     config["readiness"] = {
         "thresholds": inventory.thresholds_for(ward_code).model_dump(),
         "links": [link.model_dump() for link in ward.links],
         "devices": [device.model_dump(exclude_none=True) for device in ward.devices],
+        "ntp_servers": list(ward.ntp_servers),
     }
     return config
 

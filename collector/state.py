@@ -27,11 +27,11 @@ from collector.exposition import (
     label_text,
     sample_line,
 )
-from collector.series import Sample, inventory_series, sample, series_for
 from inventory import criteria
 from inventory.model import Inventory, Thresholds
-from probes import PROBES, report_bounds
+from probes import PROBES, report_bounds, series_for
 from probes.base import ProbeResult
+from probes.series import Sample, inventory_series, sample
 
 # The newest measurement of one (kind, target): (measured_at, its series that verdicts
 # read, all its series rendered as (family, exposition lines in UTF-8)). Rendered once,
@@ -308,11 +308,8 @@ class FleetState:
 
     def _evaluate(self, code: str, now: float, silent_after: float) -> None:
         ward = self.wards[code]
-        samples = [
-            criteria.Sample(name, {"ward": code, **dict(labels)}, value)
-            for name, labels, value in (*ward.static_samples, *self.samples(code))
-        ]
-        outcomes = criteria.evaluate_ward(samples, ward.thresholds, now, silent_after)
+        outcomes = criteria.evaluate_ward((*ward.static_samples, *self.samples(code)),
+                                          ward.thresholds, now, silent_after)
         for name, outcome in outcomes.items():
             before = ward.outcomes.get(name)
             if before is None or before.ok != outcome.ok:

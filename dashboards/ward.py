@@ -24,6 +24,7 @@ from dashboards.common import (
     dashboard,
     override,
     stat,
+    step,
     table,
     timeseries,
     value_mapping,
@@ -114,6 +115,11 @@ def build(settings: Settings) -> Dashboard:
     layout.add(stat("DNS trả lời / answers",
                     [Query(f"max by (resolver) (sansang_dns_up{{{W}}})", "{{resolver}}")],
                     mappings=[UP], color_mode="background"), 8, 6)
+    layout.add(timeseries("Lệch đồng hồ / Clock offset",
+                          [Query(f"sansang_clock_offset_seconds{{{W}}}", "{{server}}")],
+                          unit="s", steps=[
+                              step(RED), step(GREEN, -settings.limit("clock", "offset")),
+                              step(RED, settings.limit("clock", "offset"))]), 24, 6)
 
     layout.row("Hệ thống dùng chung / Platforms")
     layout.add(stat("Truy cập / Reachable",

@@ -76,6 +76,10 @@ def simulated_reports(ward: SimulatedWard, now: float, rng: random.Random) -> li
         "up": True, "name": "platforms.city", "resolver": "10.77.0.53",
         "lookup_seconds": dns_seconds, "addresses": ["10.77.0.10"], "rcode": "NOERROR",
     }))
+    reports.append(_report(ward.code, now, "ntp", "ntp.city", {
+        "up": True, "server": "ntp.city", "offset_seconds": rng.gauss(0.0, 0.01),
+        "delay_seconds": rng.uniform(0.002, 0.02), "stratum": 2, "leap": 0,
+    }))
     if ward.contract_bytes_per_second:
         share = rng.uniform(0.4, 0.6) if profile == "below_contract" else rng.uniform(0.9, 0.98)
         rate = ward.contract_bytes_per_second * share

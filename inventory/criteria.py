@@ -54,9 +54,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from inventory.model import PLATFORM_IDS, Thresholds
+from probes.series import Sample
 
 Comparison = Literal["<=", ">=", "=="]
-Measure = Literal["value", "age", "remaining"]
+Measure = Literal["value", "age", "remaining", "magnitude"]
 Unit = Literal["seconds", "duration", "ratio", "bits_per_second", "state"]
 Severity = Literal["warning", "critical"]
 Language = Literal["vi", "en"]
@@ -82,8 +83,9 @@ class Condition:
 
     The limit is ``Thresholds.<threshold> × scale`` (or the constant), times the
     matching ``relative_to`` series when given (the link's contracted rate). The
-    measured value is the sample's value, its age (``now - value``) or the time
-    remaining until it (``value - now``).
+    measured value is the sample's value, its age (``now - value``), the time
+    remaining until it (``value - now``) or its magnitude (``abs(value)``, for an
+    offset that may go either way).
     """
 
     name: str
@@ -390,6 +392,35 @@ CHECKS: tuple[Check, ...] = (
             problem_en="the state of UPS {device} has not been read",
         ),
     ),
+    Check(
+        name="clock", alert="WardClockSkew", severity="warning", for_="10m",
+        title_vi="Đồng hồ máy tính", title_en="Clock",
+        hint_en="Set the ward machines to take their time from the city's NTP servers; a "
+                "wrong clock breaks TLS and the digital signatures of the document system.",
+        item_labels=("server",),
+        conditions=(
+            Condition(
+                name="no_answer", metric="sansang_ntp_up", passes_when="==", threshold=1.0,
+                unit="state",
+                problem_vi="máy chủ thời gian (NTP) {server} không trả lời",
+                problem_en="time server (NTP) {server} does not answer",
+            ),
+            Condition(
+                name="offset", metric="sansang_clock_offset_seconds", passes_when="<=",
+                threshold="clock_offset_seconds", measure="magnitude", unit="seconds",
+                problem_vi="đồng hồ lệch {value} so với máy chủ thời gian {server}, "
+                           "vượt ngưỡng {threshold}",
+                problem_en="the clock is {value} off time server {server}; the limit "
+                           "is {threshold}",
+            ),
+        ),
+        missing=Missing(
+            name="not_measured", metric="sansang_ntp_up", label="server",
+            listed_by="sansang_ntp_server_info", once_reporting=False,
+            problem_vi="chưa đo đồng hồ so với máy chủ thời gian {server}",
+            problem_en="the clock has not been checked against time server {server}",
+        ),
+    ),
 )
 
 NOT_READY = VerdictAlert(
@@ -486,11 +517,10 @@ def format_value(value: float, unit: Unit) -> str:
 # --- the evaluator
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One current series of the ward, named and labelled as the collector exports it."""
+@dataclass(frozen=True, slots=True)
+class _Series:
+    """One of the ward's current series as the evaluator looks at it: labels by name."""
 
-    name: str
     labels: Mapping[str, str]
     value: float
 
@@ -555,15 +585,16 @@ def limit_value(
 def evaluate_ward(
     samples: Iterable[Sample], thresholds: Thresholds, now: float, silent_after_seconds: float
 ) -> dict[str, CheckOutcome]:
-    """Every check of ``CHECKS`` on one ward's current series, by check name.
+    """Every check of ``CHECKS`` on one ward's current series (``probes.series.Sample``
+    tuples, with or without the ward label), by check name.
 
     ``thresholds`` are the ward's own (``Inventory.thresholds_for``); ``now`` is a Unix
     time; ``silent_after_seconds`` is ``agent_silent_after_seconds(thresholds, interval)``.
     """
-    by_metric: dict[str, list[Sample]] = defaultdict(list)
-    for sample in samples:
-        if not math.isnan(sample.value):
-            by_metric[sample.name].append(sample)
+    by_metric: dict[str, list[_Series]] = defaultdict(list)
+    for name, labels, value in samples:
+        if not math.isnan(value):
+            by_metric[name].append(_Series(dict(labels), value))
     return {
         check.name: _evaluate(check, by_metric, thresholds, now, silent_after_seconds)
         for check in CHECKS
@@ -583,7 +614,7 @@ _PASSES = {
 
 
 def _evaluate(
-    check: Check, by_metric: Mapping[str, list[Sample]], thresholds: Thresholds, now: float,
+    check: Check, by_metric: Mapping[str, list[_Series]], thresholds: Thresholds, now: float,
     silent_after_seconds: float,
 ) -> CheckOutcome:
     failing: list[FailingItem] = []
@@ -631,6 +662,8 @@ def _measure(measure: Measure, value: float, now: float) -> float:
         return now - value
     if measure == "remaining":
         return value - now
+    if measure == "magnitude":
+        return abs(value)
     return value
 
 
@@ -638,17 +671,17 @@ def _contains(labels: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
     return all(labels.get(key) == value for key, value in wanted.items())
 
 
-def _find(samples: Iterable[Sample], like: Sample, on: tuple[str, ...]) -> Sample | None:
+def _find(samples: Iterable[_Series], like: _Series, on: tuple[str, ...]) -> _Series | None:
     wanted = {key: like.labels.get(key, "") for key in on}
     return next((s for s in samples if _contains(s.labels, wanted)), None)
 
 
-def _listed(sample: Sample, only: Only, by_metric: Mapping[str, list[Sample]]) -> bool:
+def _listed(sample: _Series, only: Only, by_metric: Mapping[str, list[_Series]]) -> bool:
     wanted = {**{key: sample.labels.get(key, "") for key in only.on}, **only.match}
     return any(_contains(info.labels, wanted) for info in by_metric.get(only.metric, ()))
 
 
-def _expected(missing: Missing, by_metric: Mapping[str, list[Sample]]) -> list[dict[str, str]]:
+def _expected(missing: Missing, by_metric: Mapping[str, list[_Series]]) -> list[dict[str, str]]:
     if missing.label is None:
         return [{}]
     if missing.listed_by is None:

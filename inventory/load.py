@@ -90,6 +90,12 @@ def load_inventory(path: Path | str) -> Inventory:
 
     if problems:
         raise ConfigError(problems)
+    # The city's NTP servers for every ward that does not name its own.
+    own_clock = {code for code, details in document.wards.items()
+                 if details.ntp_servers is not None}
+    wards = {code: ward if code in own_clock
+             else ward.model_copy(update={"ntp_servers": document.ntp_servers})
+             for code, ward in wards.items()}
     return Inventory(
         city=document.city,
         golive=document.golive,

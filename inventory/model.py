@@ -56,6 +56,8 @@ class Thresholds(Strict):
     ups_min_charge_ratio: float = Field(default=0.5, ge=0, le=1)
     ups_min_runtime_seconds: float = Field(default=900, ge=0)
     agent_silent_intervals: int = Field(default=3, ge=1)
+    # TLS and the document system's digital signatures fail on a wrong clock.
+    clock_offset_seconds: float = Field(default=1.0, gt=0)
 
 
 class ThresholdOverrides(Strict):
@@ -71,6 +73,7 @@ class ThresholdOverrides(Strict):
     ups_min_charge_ratio: float | None = Field(default=None, ge=0, le=1)
     ups_min_runtime_seconds: float | None = Field(default=None, ge=0)
     agent_silent_intervals: int | None = Field(default=None, ge=1)
+    clock_offset_seconds: float | None = Field(default=None, gt=0)
 
     def apply(self, base: Thresholds) -> Thresholds:
         return base.model_copy(update=self.model_dump(exclude_none=True))
@@ -142,6 +145,8 @@ class Ward(Strict):
     contact: Contact | None = None
     # The resolver the ward's machines use; None: whatever the agent's host uses.
     resolver: str | None = None
+    # The NTP servers the ward's clock is checked against (the city's, unless its own).
+    ntp_servers: tuple[str, ...] = ()
     links: tuple[Link, ...] = ()
     devices: tuple[Device, ...] = ()
     thresholds: ThresholdOverrides = ThresholdOverrides()
@@ -158,6 +163,7 @@ class WardDetails(Strict):
     address: str | None = None
     contact: Contact | None = None
     resolver: str | None = None
+    ntp_servers: tuple[str, ...] | None = None
     links: tuple[Link, ...] = ()
     devices: tuple[Device, ...] = ()
     thresholds: ThresholdOverrides = ThresholdOverrides()
@@ -214,6 +220,8 @@ class InventoryFile(Strict):
     wards_csv: str | None = Field(default=None, description="path relative to this file")
     # Hosts in the city core every agent pings for latency, jitter and loss.
     core_hosts: tuple[str, ...] = ()
+    # NTP servers every ward's clock is checked against (a ward may name its own).
+    ntp_servers: tuple[str, ...] = ()
     platforms: dict[PlatformId, Platform]
     thresholds: Thresholds = Thresholds()
     series_budget: SeriesBudget = SeriesBudget()

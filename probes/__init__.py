@@ -1,35 +1,27 @@
 """The one registry of probe kinds.
 
-Each kind is a module exposing ``Config``/``Result`` pydantic types and
-``async def probe(target, config, deadline) -> Result``. Adding a kind means one
-module and one line in ``PROBES`` below.
+Each kind is a module that declares everything about itself once, as ``KIND`` (a
+``probes.base.ProbeKind``): its config and result types, ``probe``, its metric
+families and series, its failed result, its time budget, its table columns and its
+command line. Adding a kind means one module and one line in ``PROBES`` below; the
+agent, the technician's command line, the collector and the API description read it
+from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from probes import bandwidth, dns, http, icmp, snmp
-from probes.base import ProbeConfig, ProbeResult
+from probes import bandwidth, dns, http, icmp, ntp, snmp
+from probes.base import ProbeKind
+from probes.series import Sample
 
-
-@dataclass(frozen=True)
-class ProbeKind:
-    name: str
-    config_type: type[ProbeConfig]
-    result_type: type[ProbeResult]
-    run: Callable[[str, Any, float], Awaitable[ProbeResult]]
-
+if TYPE_CHECKING:
+    from inventory.model import Ward
 
 PROBES: dict[str, ProbeKind] = {
-    "icmp": ProbeKind("icmp", icmp.IcmpConfig, icmp.IcmpResult, icmp.probe),
-    "http": ProbeKind("http", http.HttpConfig, http.HttpResult, http.probe),
-    "dns": ProbeKind("dns", dns.DnsConfig, dns.DnsResult, dns.probe),
-    "snmp": ProbeKind("snmp", snmp.SnmpConfig, snmp.SnmpResult, snmp.probe),
-    "bandwidth": ProbeKind("bandwidth", bandwidth.BandwidthConfig, bandwidth.BandwidthResult,
-                           bandwidth.probe),
+    kind.name: kind
+    for kind in (icmp.KIND, http.KIND, dns.KIND, snmp.KIND, bandwidth.KIND, ntp.KIND)
 }
 
 
@@ -38,3 +30,8 @@ def kind(name: str) -> ProbeKind:
         return PROBES[name]
     except KeyError:
         raise KeyError(f"unknown probe kind {name!r}; known: {', '.join(sorted(PROBES))}") from None
+
+
+def series_for(kind_name: str, target: str, result: Any, ward: Ward) -> list[Sample]:
+    """The series of one report; ``kind_name`` is a registered kind (ingest refuses others)."""
+    return PROBES[kind_name].series(target, result, ward)

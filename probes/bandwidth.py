@@ -20,15 +20,21 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 import aiohttp
 from pydantic import Field
 
-from probes.base import ProbeConfig, ProbeResult, remaining
+from probes.base import ProbeCli, ProbeConfig, ProbeKind, ProbeResult, remaining
 from probes.json_reply import json_object, read_bounded, reason_text
 from probes.secret import Secret
+from probes.series import Family, Sample, add
+
+if TYPE_CHECKING:
+    import argparse
+
+    from inventory.model import Ward
 
 Phase = Literal["download", "upload"]
 Progress = Callable[[str, float, float], None]
@@ -480,3 +486,53 @@ async def _run(
             result.rtt_seconds = sum(rtts) / len(rtts) if rtts else None
         finally:
             await _release_slot(session, endpoint, slot, config)
+
+
+# --- the kind, declared once
+
+FAMILIES = (
+    Family("sansang_bandwidth_download_bytes_per_second", "Measured download throughput."),
+    Family("sansang_bandwidth_upload_bytes_per_second", "Measured upload throughput."),
+)
+
+
+def series(target: str, result: BandwidthResult, ward: Ward) -> list[Sample]:
+    out: list[Sample] = []
+    labels = {"link": target}
+    add(out, "sansang_bandwidth_download_bytes_per_second", labels,
+        result.download_bytes_per_second)
+    add(out, "sansang_bandwidth_upload_bytes_per_second", labels, result.upload_bytes_per_second)
+    return out
+
+
+def failed(target: str, error: str) -> BandwidthResult:
+    return BandwidthResult(up=False, error=error, url=target, streams=0)
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("collector_url", metavar="COLLECTOR_URL",
+                        help="collector base URL, e.g. https://collector:8080/")
+    parser.add_argument("--duration", type=float, default=10,
+                        help="seconds of measurement per direction (default 10)")
+    parser.add_argument("--streams", type=int, default=4, help="parallel TCP streams (default 4)")
+    parser.add_argument("--token-file", default=None,
+                        help="file holding the ward's token, if the collector asks for one")
+    parser.add_argument("--ca-file", default=None, help="CA file to verify the collector")
+
+
+def _from_arguments(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
+    fields: dict[str, Any] = {"duration_seconds": args.duration, "streams": args.streams,
+                              "ca_file": args.ca_file}
+    if args.token_file:
+        fields["token"] = Secret.from_file(args.token_file)
+    return [args.collector_url], fields
+
+
+KIND = ProbeKind(
+    "bandwidth", BandwidthConfig, BandwidthResult, probe, FAMILIES, series, failed,
+    budget_seconds,
+    columns=[("up", "up", ""), ("download_bytes_per_second", "download", "B/s"),
+             ("upload_bytes_per_second", "upload", "B/s"), ("rtt_seconds", "rtt", "s"),
+             ("streams", "streams", "")],
+    cli=ProbeCli("download and upload against the collector", _arguments, _from_arguments),
+)

@@ -12,9 +12,18 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
+
+from probes.series import Family, Sample
+
+if TYPE_CHECKING:
+    import argparse
+
+    from inventory.model import Ward
 
 
 class ProbeConfig(BaseModel):
@@ -54,3 +63,45 @@ def finite_or_none(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return value
+
+
+# A column of the technician's table: (result field, heading, unit: "", "s", "ratio", "B/s").
+Column = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class ProbeCli:
+    """A kind's ``agent.py probe KIND`` subcommand: its help, its arguments, and how the
+    parsed arguments become targets and config fields."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    from_arguments: Callable[[argparse.Namespace], tuple[list[str], dict[str, Any]]]
+    # --json prints a list (one object per target) rather than one object.
+    json_list: bool = False
+
+
+@dataclass(frozen=True)
+class ProbeKind:
+    """Everything about one probe kind, declared once in its module and read by the agent,
+    the technician's command line, the collector, the API description and provisioning."""
+
+    name: str
+    config_type: type[ProbeConfig]
+    result_type: type[ProbeResult]
+    run: Callable[[str, Any, float], Awaitable[ProbeResult]]
+    # The metric families its series belong to, and its series from one result.
+    families: tuple[Family, ...]
+    series: Callable[[str, Any, Ward], list[Sample]]
+    # A failed result of the kind's own type for ``(target, error)``: a config that
+    # cannot be built, a probe that raised.
+    failed: Callable[[str, str], ProbeResult]
+    # How long one round may take with this config, sub-timeouts and retries included.
+    budget_seconds: Callable[[Any], float]
+    columns: Sequence[Column]
+    cli: ProbeCli
+
+
+def timeout_budget(config: ProbeConfig) -> float:
+    """The budget of a kind whose probe takes one ``timeout_seconds`` at most."""
+    return config.timeout_seconds + 1

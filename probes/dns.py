@@ -9,11 +9,17 @@ lookup itself (``dns_wire``) is imported by the first probe.
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
-from probes.base import ProbeConfig, ProbeResult
+from probes.base import ProbeCli, ProbeConfig, ProbeKind, ProbeResult, timeout_budget
+from probes.series import Family, Sample, add
+
+if TYPE_CHECKING:
+    import argparse
+
+    from inventory.model import Ward
 
 # The most addresses a result carries (a ward's resolver gives a handful).
 MAX_ADDRESSES = 1000
@@ -47,3 +53,49 @@ async def probe(target: str, config: DnsConfig, deadline: float) -> DnsResult:
     from probes import dns_wire
 
     return await dns_wire.probe(target, config, deadline)
+
+
+# --- the kind, declared once
+
+FAMILIES = (
+    Family("sansang_dns_up", "1 when the resolver answered the lookup."),
+    Family("sansang_dns_lookup_seconds", "Time the ward's resolver took to answer."),
+)
+
+
+def series(target: str, result: DnsResult, ward: Ward) -> list[Sample]:
+    out: list[Sample] = []
+    labels = {"resolver": result.resolver or "system", "name": target}
+    add(out, "sansang_dns_up", labels, 1 if result.up else 0)
+    add(out, "sansang_dns_lookup_seconds", labels, result.lookup_seconds)
+    return out
+
+
+def failed(target: str, error: str) -> DnsResult:
+    return DnsResult(up=False, error=error, name=target[:300], resolver="")
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="the name to look up")
+    parser.add_argument("--resolver", default=None,
+                        help="resolver IP[:PORT] (default: the system's resolver)")
+    parser.add_argument("--timeout", type=float, default=2.0, help="seconds (default 2)")
+
+
+def _from_arguments(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
+    fields: dict[str, Any] = {"timeout_seconds": args.timeout}
+    if args.resolver:
+        host, _, port = (args.resolver.rpartition(":") if args.resolver.count(":") == 1
+                         else (args.resolver, "", ""))
+        fields["resolver"] = host or args.resolver
+        if port:
+            fields["port"] = int(port)
+    return [args.name], fields
+
+
+KIND = ProbeKind(
+    "dns", DnsConfig, DnsResult, probe, FAMILIES, series, failed, timeout_budget,
+    columns=[("name", "name", ""), ("resolver", "resolver", ""), ("up", "up", ""),
+             ("lookup_seconds", "lookup", "s"), ("addresses", "addresses", "")],
+    cli=ProbeCli("DNS lookup time and addresses", _arguments, _from_arguments),
+)

@@ -16,12 +16,18 @@ import ssl
 import time
 from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from pydantic import Field
 
-from probes.base import ProbeConfig, ProbeResult, remaining
+from probes.base import ProbeCli, ProbeConfig, ProbeKind, ProbeResult, remaining, timeout_budget
+from probes.series import Family, Sample, add
+
+if TYPE_CHECKING:
+    import argparse
+
+    from inventory.model import Ward
 
 # What ``HttpResult.tls_error`` holds: the kind of TLS failure, for verdicts and
 # dashboards to group on; ``error`` carries the readable sentence.
@@ -389,3 +395,48 @@ async def probe(target: str, config: HttpConfig, deadline: float) -> HttpResult:
     if status not in STATUS_CODES:
         return finish(f"HTTP status {status} is not a status code (100 to 999)")
     return finish(None if _is_success(status, config) else f"HTTP status {status}")
+
+
+# --- the kind, declared once
+
+FAMILIES = (
+    Family("sansang_platform_up", "1 when the platform answered with success."),
+    Family("sansang_platform_response_seconds", "Time to the platform's complete answer."),
+    Family("sansang_platform_status_code", "HTTP status code of the platform's last answer."),
+    Family("sansang_platform_tls_expiry_timestamp_seconds",
+           "Expiry of the platform's TLS certificate as a Unix timestamp."),
+)
+
+
+def series(target: str, result: HttpResult, ward: Ward) -> list[Sample]:
+    out: list[Sample] = []
+    labels = {"platform": target}
+    add(out, "sansang_platform_up", labels, 1 if result.up else 0)
+    add(out, "sansang_platform_response_seconds", labels, result.response_seconds)
+    add(out, "sansang_platform_status_code", labels, result.status_code)
+    add(out, "sansang_platform_tls_expiry_timestamp_seconds", labels,
+        result.tls_expiry_timestamp_seconds)
+    return out
+
+
+def failed(target: str, error: str) -> HttpResult:
+    return HttpResult(up=False, error=error, url=target)
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("url", metavar="URL", help="the URL to fetch, http:// or https://")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds in all (default 5)")
+    parser.add_argument("--ca-file", default=None, help="CA file for private certificates")
+
+
+def _from_arguments(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
+    return [args.url], {"timeout_seconds": args.timeout, "ca_file": args.ca_file}
+
+
+KIND = ProbeKind(
+    "http", HttpConfig, HttpResult, probe, FAMILIES, series, failed, timeout_budget,
+    columns=[("url", "url", ""), ("up", "up", ""), ("status_code", "status", ""),
+             ("response_seconds", "response", "s"), ("connect_seconds", "connect", "s"),
+             ("tls_seconds", "tls", "s"), ("tls_expiry_timestamp_seconds", "cert expiry", "")],
+    cli=ProbeCli("HTTP(S): status, timings, certificate expiry", _arguments, _from_arguments),
+)

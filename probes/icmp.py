@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from icmplib import (
     ICMPLibError,
@@ -28,7 +28,7 @@ from icmplib import (
 from pydantic import Field
 
 from probes import icmp_socket
-from probes.base import ProbeConfig, ProbeResult
+from probes.base import ProbeCli, ProbeConfig, ProbeKind, ProbeResult
 from probes.icmp_socket import (
     ANCILLARY_BUFFER,
     MAX_READS_PER_WAKEUP,
@@ -38,7 +38,13 @@ from probes.icmp_socket import (
     arrival_time,
     echo_reply,
 )
+from probes.series import Family, Sample, add
 from probes.stats import jitter, loss_ratio
+
+if TYPE_CHECKING:
+    import argparse
+
+    from inventory.model import Ward
 
 SocketMode = Literal["unprivileged", "raw"]
 
@@ -326,3 +332,58 @@ async def probe_many(
             return await probe(target, config, deadline)
 
     return list(await asyncio.gather(*(one(t) for t in targets)))
+
+
+# --- the kind, declared once
+
+FAMILIES = (
+    Family("sansang_icmp_rtt_avg_seconds", "Average ICMP round-trip time."),
+    Family("sansang_icmp_rtt_min_seconds", "Minimum ICMP round-trip time."),
+    Family("sansang_icmp_rtt_max_seconds", "Maximum ICMP round-trip time."),
+    Family("sansang_icmp_jitter_seconds",
+           "Mean absolute difference of consecutive ICMP round-trip times."),
+    Family("sansang_icmp_loss_ratio", "Share of ICMP echo requests without reply."),
+)
+
+
+def series(target: str, result: IcmpResult, ward: Ward) -> list[Sample]:
+    out: list[Sample] = []
+    labels = {"target": target}
+    add(out, "sansang_icmp_rtt_avg_seconds", labels, result.rtt_avg_seconds)
+    add(out, "sansang_icmp_rtt_min_seconds", labels, result.rtt_min_seconds)
+    add(out, "sansang_icmp_rtt_max_seconds", labels, result.rtt_max_seconds)
+    add(out, "sansang_icmp_jitter_seconds", labels, result.jitter_seconds)
+    add(out, "sansang_icmp_loss_ratio", labels, result.loss_ratio)
+    return out
+
+
+def failed(target: str, error: str) -> IcmpResult:
+    return IcmpResult(up=False, error=error, host=target, sent=0, received=0, loss_ratio=1.0)
+
+
+def budget_seconds(config: IcmpConfig) -> float:
+    return config.count * (config.interval_seconds + config.timeout_seconds) + 1
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("hosts", nargs="+", metavar="HOST", help="host(s) to ping")
+    parser.add_argument("--count", type=int, default=5, help="echo requests per host (default 5)")
+    parser.add_argument("--interval", type=float, default=0.2,
+                        help="seconds between requests to one host (default 0.2)")
+    parser.add_argument("--timeout", type=float, default=1.0,
+                        help="seconds to wait for each reply (default 1)")
+
+
+def _from_arguments(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
+    return list(args.hosts), {"count": args.count, "interval_seconds": args.interval,
+                              "timeout_seconds": args.timeout}
+
+
+KIND = ProbeKind(
+    "icmp", IcmpConfig, IcmpResult, probe, FAMILIES, series, failed, budget_seconds,
+    columns=[("host", "host", ""), ("sent", "sent", ""), ("received", "recv", ""),
+             ("loss_ratio", "loss", "ratio"), ("rtt_min_seconds", "min", "s"),
+             ("rtt_avg_seconds", "avg", "s"), ("rtt_max_seconds", "max", "s"),
+             ("jitter_seconds", "jitter", "s")],
+    cli=ProbeCli("ICMP echo: RTT, jitter, loss", _arguments, _from_arguments, json_list=True),
+)

@@ -14,13 +14,19 @@ import asyncio
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from probes import snmp_profiles as P
-from probes.base import ProbeConfig, ProbeResult
+from probes.base import ProbeCli, ProbeConfig, ProbeKind, ProbeResult, timeout_budget
 from probes.secret import Secret
+from probes.series import Family, Sample, add
+
+if TYPE_CHECKING:
+    import argparse
+
+    from inventory.model import Ward
 
 ProfileSetting = Literal["auto", "host", "switch", "router", "ups", "printer"]
 # Numbers are int, OCTET STRINGs bytes, OBJECT IDENTIFIERs and IpAddresses dotted str.
@@ -561,3 +567,113 @@ async def probe(target: str, config: SnmpConfig, deadline: float) -> SnmpResult:
     from probes import snmp_wire
 
     return await snmp_wire.probe(target, config, deadline)
+
+
+# --- the kind, declared once
+
+FAMILIES = (
+    Family("sansang_device_up", "1 when the device answered SNMP."),
+    Family("sansang_device_cpu_ratio", "Device CPU load, 0 to 1."),
+    Family("sansang_device_memory_used_ratio", "Share of device memory in use."),
+    Family("sansang_device_uplink_up", "1 when the device's declared uplink interface is up."),
+    Family("sansang_interface_oper_up", "1 when the interface is operationally up."),
+    Family("sansang_interface_bytes_total", "Bytes through the interface.", "counter"),
+    Family("sansang_interface_errors_total", "Errors on the interface.", "counter"),
+    Family("sansang_ups_on_battery", "1 when the UPS runs on battery."),
+    Family("sansang_ups_battery_charge_ratio", "UPS battery charge, 0 to 1."),
+    Family("sansang_ups_runtime_seconds", "Estimated UPS runtime left on battery."),
+)
+
+
+def interface_labels(interfaces: Sequence[Interface]) -> list[str]:
+    """Each interface's label value, distinct within the device: a name several
+    interfaces share (a device with two "eth0") gets its ifIndex added to each, so
+    neither series hides the other in Prometheus. Stable across reports."""
+    counts: dict[str, int] = {}
+    for interface in interfaces:
+        counts[interface.name] = counts.get(interface.name, 0) + 1
+    labels = [f"{i.name} (ifIndex {i.index})" if counts[i.name] > 1 else i.name
+              for i in interfaces]
+    # A device (or an agent) that repeats an ifIndex too: number the repeats.
+    seen: dict[str, int] = {}
+    for position, label in enumerate(labels):
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            labels[position] = f"{label} #{seen[label]}"
+    return labels
+
+
+def series(target: str, result: SnmpResult, ward: Ward) -> list[Sample]:
+    device = next((d for d in ward.devices if d.id == target), None)
+    role = device.role if device else (result.profile or "unknown")
+    out: list[Sample] = []
+    labels = {"device": target, "role": role}
+    add(out, "sansang_device_up", labels, 1 if result.up else 0)
+    add(out, "sansang_device_cpu_ratio", labels, result.cpu_ratio)
+    add(out, "sansang_device_memory_used_ratio", labels, result.memory_used_ratio)
+    names = interface_labels(result.interfaces)
+    for interface, name in zip(result.interfaces, names, strict=True):
+        port = {"device": target, "interface": name}
+        add(out, "sansang_interface_oper_up", port, 1 if interface.oper_up else 0)
+        for direction, octets, errors in (
+            ("in", interface.in_bytes_total, interface.in_errors_total),
+            ("out", interface.out_bytes_total, interface.out_errors_total),
+        ):
+            add(out, "sansang_interface_bytes_total", {**port, "direction": direction}, octets)
+            add(out, "sansang_interface_errors_total", {**port, "direction": direction}, errors)
+    if device is not None and device.uplink_interface and result.up:
+        # Every interface of that name must be up: with two of one name, either could be
+        # the uplink, and a down one must never be hidden behind an up one.
+        uplinks = [i for i in result.interfaces if i.name == device.uplink_interface]
+        add(out, "sansang_device_uplink_up",
+            {"device": target, "interface": device.uplink_interface},
+            1 if uplinks and all(i.oper_up for i in uplinks) else 0)
+    if result.ups is not None:
+        ups = result.ups
+        device_only = {"device": target}
+        add(out, "sansang_ups_on_battery", device_only,
+            None if ups.on_battery is None else int(ups.on_battery))
+        add(out, "sansang_ups_battery_charge_ratio", device_only, ups.battery_charge_ratio)
+        add(out, "sansang_ups_runtime_seconds", device_only, ups.runtime_seconds)
+    return out
+
+
+def failed(target: str, error: str) -> SnmpResult:
+    return SnmpResult(up=False, error=error, target=target, version="2c")
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("host", metavar="HOST[:PORT]", help="device address; port 161 by default")
+    auth = parser.add_mutually_exclusive_group(required=True)
+    auth.add_argument("--community", help="SNMP v2c community")
+    auth.add_argument("--user", help="SNMP v3 user (authPriv)")
+    parser.add_argument("--auth-protocol", choices=["sha", "sha256"], help="v3 auth protocol")
+    parser.add_argument("--auth-key", help="v3 auth key")
+    parser.add_argument("--priv-protocol", choices=["aes", "aes256"], help="v3 privacy protocol")
+    parser.add_argument("--priv-key", help="v3 privacy key")
+    parser.add_argument("--context", default=None, help="v3 context name")
+    parser.add_argument("--profile", default="auto",
+                        choices=["auto", "host", "switch", "router", "ups", "printer"],
+                        help="what to read (default: auto, from sysObjectID)")
+    parser.add_argument("--timeout", type=float, default=2.0, help="seconds (default 2)")
+
+
+def _from_arguments(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
+    fields: dict[str, Any]
+    if args.community is not None:
+        fields = {"version": "2c", "community": Secret(args.community)}
+    else:
+        fields = {"version": "3", "user": args.user, "auth_protocol": args.auth_protocol,
+                  "auth_key": Secret(args.auth_key or ""), "priv_protocol": args.priv_protocol,
+                  "priv_key": Secret(args.priv_key or ""), "context_name": args.context}
+    return [args.host], {**fields, "profile": args.profile, "timeout_seconds": args.timeout}
+
+
+KIND = ProbeKind(
+    "snmp", SnmpConfig, SnmpResult, probe, FAMILIES, series, failed, timeout_budget,
+    columns=[("up", "up", ""), ("profile", "profile", ""), ("sys_name", "name", ""),
+             ("uptime_seconds", "uptime", ""), ("cpu_ratio", "cpu", "ratio"),
+             ("memory_used_ratio", "memory", "ratio")],
+    cli=ProbeCli("SNMP device: identity, CPU, memory, interfaces, UPS", _arguments,
+                 _from_arguments),
+)

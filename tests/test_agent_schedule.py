@@ -111,7 +111,9 @@ async def test_a_failing_round_is_logged_and_the_next_runs_on_time(
 
 async def test_a_probe_that_raises_is_a_failed_result_not_a_lost_round(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    from probes import PROBES, ProbeKind
+    import dataclasses
+
+    from probes import PROBES
     from probes.dns import DnsConfig
     from ward_agent import runner
     from ward_agent.jobs import ProbeTarget
@@ -119,8 +121,7 @@ async def test_a_probe_that_raises_is_a_failed_result_not_a_lost_round(
     async def broken(target: str, config: object, deadline: float) -> object:
         raise OverflowError("int too large to convert to float")
 
-    monkeypatch.setitem(PROBES, "dns", ProbeKind("dns", PROBES["dns"].config_type,
-                                                 PROBES["dns"].result_type, broken))
+    monkeypatch.setitem(PROBES, "dns", dataclasses.replace(PROBES["dns"], run=broken))
     target = ProbeTarget("platform.lab", "platform.lab", DnsConfig)
     with caplog.at_level(logging.ERROR, logger="sansang.agent"):
         result = await runner.run_target("dns", target, asyncio.get_running_loop().time() + 5)

@@ -21,12 +21,12 @@ from inventory.criteria import (
     CHECKS,
     CHECKS_BY_NAME,
     NOT_READY,
-    Sample,
     agent_silent_after_seconds,
     evaluate_ward,
 )
 from inventory.load import DEFAULT_INVENTORY, load_inventory
 from inventory.model import ThresholdOverrides
+from probes.series import sample
 from tests.lab.require import require_binary
 from tests.lab.servers import free_port, http_get, http_post_json, spawn, stop_process, wait_until
 
@@ -39,6 +39,8 @@ DESIGN_ALERTS = {
     "WardAgentSilent", "WardHighLatency", "WardHighJitter", "WardPacketLoss",
     "WardBandwidthBelowContract", "WardPlatformUnreachable", "WardDnsSlow",
     "WardDeviceDown", "WardUpsOnBattery", "WardNotReady",
+    # Beyond the design's minimum set: the clock check.
+    "WardClockSkew",
 }
 
 
@@ -115,7 +117,7 @@ def test_a_changed_threshold_changes_both_the_verdict_and_the_rule(tmp_path):
     ward = shipped.wards["25747"].model_copy(
         update={"thresholds": ThresholdOverrides(latency_avg_seconds=0.05)})
     inventory = shipped.model_copy(update={"wards": {**shipped.wards, "25747": ward}})
-    samples = [Sample("sansang_icmp_rtt_avg_seconds", {"ward": "25747", "target": "t"}, 0.07)]
+    samples = [sample("sansang_icmp_rtt_avg_seconds", {"ward": "25747", "target": "t"}, 0.07)]
 
     def verdict(thresholds):
         return evaluate_ward(samples, thresholds, 1.75e9,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import pytest
 
@@ -11,7 +10,6 @@ from inventory.criteria import (
     CHECKS,
     CHECKS_BY_NAME,
     FailingItem,
-    Sample,
     agent_silent_after_seconds,
     evaluate_ward,
     humanize,
@@ -21,6 +19,8 @@ from inventory.criteria import (
     ward_ready,
 )
 from inventory.model import Thresholds
+from probes import series
+from probes.series import Sample
 
 NOW = 1_750_000_000.0
 DAY = 86400.0
@@ -28,7 +28,7 @@ DEFAULTS = Thresholds()
 
 
 def sample(name: str, value: float, **labels: str) -> Sample:
-    return Sample(name, {"ward": "26968", **labels}, value)
+    return series.sample(name, {"ward": "26968", **labels}, value)
 
 
 def healthy() -> list[Sample]:
@@ -61,6 +61,9 @@ def healthy() -> list[Sample]:
         sample("sansang_ups_on_battery", 0, device="ups-1"),
         sample("sansang_ups_battery_charge_ratio", 1.0, device="ups-1"),
         sample("sansang_ups_runtime_seconds", 3600, device="ups-1"),
+        sample("sansang_ntp_server_info", 1, server="ntp.city"),
+        sample("sansang_ntp_up", 1, server="ntp.city"),
+        sample("sansang_clock_offset_seconds", 0.05, server="ntp.city"),
     ]
 
 
@@ -68,8 +71,8 @@ def changed(samples: list[Sample], name: str, value: float, **labels: str) -> li
     """``samples`` with the value of the series ``name{labels}`` replaced."""
     out, hits = [], 0
     for s in samples:
-        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
-            s, hits = replace(s, value=value), hits + 1
+        if s[0] == name and all(dict(s[1]).get(k) == v for k, v in labels.items()):
+            s, hits = (s[0], s[1], float(value)), hits + 1
         out.append(s)
     assert hits == 1, f"{name}{labels} matched {hits} series"
     return out
@@ -77,7 +80,7 @@ def changed(samples: list[Sample], name: str, value: float, **labels: str) -> li
 
 def without(samples: list[Sample], name: str, **labels: str) -> list[Sample]:
     return [s for s in samples
-            if not (s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))]
+            if not (s[0] == name and all(dict(s[1]).get(k) == v for k, v in labels.items()))]
 
 
 def evaluate(samples: list[Sample], thresholds: Thresholds = DEFAULTS):
@@ -124,6 +127,10 @@ FAILURES = [
      "charge", {"device": "ups-1"}, 0.4, 0.5),
     ("power", "sansang_ups_runtime_seconds", {"device": "ups-1"}, 600,
      "runtime", {"device": "ups-1"}, 600, 900),
+    ("clock", "sansang_ntp_up", {"server": "ntp.city"}, 0,
+     "no_answer", {"server": "ntp.city"}, 0, 1),
+    ("clock", "sansang_clock_offset_seconds", {"server": "ntp.city"}, -1.5,
+     "offset", {"server": "ntp.city"}, 1.5, 1.0),
 ]
 
 
@@ -189,7 +196,8 @@ def test_a_ward_with_no_metrics_has_a_failed_agent_and_no_other_verdict():
     others = {name: o.ok for name, o in outcomes.items() if name != "agent"}
     # Without device_info the ward declares no device: nothing to answer for.
     assert others == {"latency": None, "jitter": None, "loss": None, "bandwidth": None,
-                      "platforms": None, "dns": None, "devices": True, "power": True}
+                      "platforms": None, "dns": None, "devices": True, "power": True,
+                      "clock": True}
     assert not ward_ready(outcomes)
 
 
@@ -208,7 +216,7 @@ def test_a_platform_never_measured_fails_once_others_are():
 
 
 def test_no_platform_measured_yet_is_no_data():
-    samples = [s for s in healthy() if not s.name.startswith("sansang_platform_")]
+    samples = [s for s in healthy() if not s[0].startswith("sansang_platform_")]
     assert evaluate(samples)["platforms"].ok is None
 
 
@@ -240,14 +248,14 @@ def test_devices_without_any_poll_yet_are_no_data_then_a_missing_one_fails():
 
 def test_a_ward_without_critical_devices_or_ups_passes_devices_and_power():
     samples = [s for s in healthy()
-               if not s.name.startswith(("sansang_device_", "sansang_ups_"))]
+               if not s[0].startswith(("sansang_device_", "sansang_ups_"))]
     outcomes = evaluate(samples)
     assert (outcomes["devices"].ok, outcomes["power"].ok) == (True, True)
     assert ward_ready(outcomes)
 
 
 def test_a_declared_ups_never_read_is_no_data():
-    samples = [s for s in healthy() if not s.name.startswith("sansang_ups_")]
+    samples = [s for s in healthy() if not s[0].startswith("sansang_ups_")]
     assert evaluate(samples)["power"].ok is None
 
 
@@ -294,6 +302,6 @@ def test_the_table_maps_every_check_of_the_design_to_its_alert():
         "agent": "WardAgentSilent", "latency": "WardHighLatency", "jitter": "WardHighJitter",
         "loss": "WardPacketLoss", "bandwidth": "WardBandwidthBelowContract",
         "platforms": "WardPlatformUnreachable", "dns": "WardDnsSlow",
-        "devices": "WardDeviceDown", "power": "WardUpsOnBattery",
+        "devices": "WardDeviceDown", "power": "WardUpsOnBattery", "clock": "WardClockSkew",
     }
     assert CHECKS_BY_NAME["loss"].runbook == "docs/runbooks/WardPacketLoss.md"

@@ -12,7 +12,8 @@ import yaml
 from alerts.rules import rule_groups
 from dashboards.generate import render_files
 from inventory import DEFAULT_INVENTORY, load_inventory
-from inventory.criteria import Sample, agent_silent_after_seconds, evaluate_ward
+from inventory.criteria import agent_silent_after_seconds, evaluate_ward
+from probes.series import sample
 
 WARD = "25747"  # no override of its own: the city threshold applies
 
@@ -28,7 +29,7 @@ def inventory_with_latency(tmp_path: Path, seconds: float) -> Path:
 
 def latency_verdict(path: Path) -> bool | None:
     thresholds = load_inventory(path).thresholds_for(WARD)
-    samples = [Sample("sansang_icmp_rtt_avg_seconds", {"ward": WARD, "target": "core"}, 0.07)]
+    samples = [sample("sansang_icmp_rtt_avg_seconds", {"ward": WARD, "target": "core"}, 0.07)]
     return evaluate_ward(samples, thresholds, 1.75e9,
                          agent_silent_after_seconds(thresholds))["latency"].ok
 

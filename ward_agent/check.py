@@ -17,11 +17,11 @@ from typing import Any, TextIO
 
 import aiohttp
 
-from collector.series import Sample, inventory_series, sample, series_for
 from inventory import criteria
 from inventory.model import Ward
-from probes import PROBES
+from probes import PROBES, series_for
 from probes.json_reply import json_object
+from probes.series import Sample, inventory_series, sample
 from ward_agent.config import AgentConfig
 from ward_agent.display import GREEN, RED, RESET, use_colour
 from ward_agent.jobs import jobs_for
@@ -34,7 +34,8 @@ Language = str
 def ward_of(config: AgentConfig) -> Ward:
     profile = config.readiness
     return Ward(code=config.ward, name=config.ward, kind="phường", province="-",
-                cluster="-", links=profile.links, devices=profile.devices)
+                cluster="-", links=profile.links, devices=profile.devices,
+                ntp_servers=profile.ntp_servers)
 
 
 async def run_all(config: AgentConfig, progress: TextIO | None) -> list[dict[str, Any]]:
@@ -62,9 +63,7 @@ def verdict(config: AgentConfig, reports: list[dict[str, Any]],
         result = PROBES[report["kind"]].result_type.model_validate(report["result"])
         samples.extend(series_for(report["kind"], report["target"], result, ward))
     samples.append(sample("sansang_agent_last_report_timestamp_seconds", (), now))
-    converted = [criteria.Sample(name, {"ward": config.ward, **dict(labels)}, value)
-                 for name, labels, value in samples]
-    return criteria.evaluate_ward(converted, config.readiness.thresholds, now, math.inf)
+    return criteria.evaluate_ward(samples, config.readiness.thresholds, now, math.inf)
 
 
 def print_checklist(outcomes: dict[str, criteria.CheckOutcome], language: Language,

@@ -112,6 +112,24 @@ class SnmpJob(Scheduled):
     retries: int = Field(default=1, ge=0, le=5)
 
 
+class ProbeJob(Scheduled):
+    """A job for a probe kind without a section of its own (under ``probes:``): what to
+    probe, how often, and the kind's own probe options beside them, checked against the
+    kind's config type."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    targets: tuple[str, ...] = Field(min_length=1)
+    interval_seconds: float = Field(default=60, ge=1)
+
+    def options(self) -> dict[str, object]:
+        return dict(self.model_extra or {})
+
+
+# The kinds with a section of their own in the agent config (the rest go under probes:).
+OWN_SECTIONS = ("icmp", "http", "dns", "bandwidth", "snmp")
+
+
 class ReadinessProfile(Strict):
     """What the one-shot check needs to judge like the collector: the ward's thresholds,
     its links' contracts and its devices. Written by provisioning from the inventory."""
@@ -119,6 +137,7 @@ class ReadinessProfile(Strict):
     thresholds: Thresholds = Thresholds()
     links: tuple[Link, ...] = ()
     devices: tuple[Device, ...] = ()
+    ntp_servers: tuple[str, ...] = ()
 
 
 class SpoolSettings(Strict):
@@ -146,12 +165,35 @@ class AgentConfig(Strict):
     dns: DnsJob | None = None
     bandwidth: BandwidthJob | None = None
     snmp: SnmpJob | None = None
+    # Every other registered kind, by name: e.g. ``ntp: {targets: [...]}``.
+    probes: dict[str, ProbeJob] = {}
     spool: SpoolSettings = SpoolSettings()
     push: PushSettings = PushSettings()
     readiness: ReadinessProfile = ReadinessProfile()
     jitter_seconds: float = Field(default=2.0, ge=0)
     # The ward's time zone: every job's window is read in it.
     timezone: ZoneName = "Asia/Ho_Chi_Minh"
+
+    @field_validator("probes")
+    @classmethod
+    def _registered_kinds_with_their_options(cls, jobs: dict[str, ProbeJob]
+                                             ) -> dict[str, ProbeJob]:
+        from probes import PROBES
+
+        for name, job in jobs.items():
+            if name in OWN_SECTIONS:
+                raise ValueError(f"{name} has a section of its own: write {name}: at the top "
+                                 "level, not under probes:")
+            if name not in PROBES:
+                raise ValueError(f"{name}: expected a probe kind "
+                                 f"({', '.join(k for k in PROBES if k not in OWN_SECTIONS)})")
+            try:
+                PROBES[name].config_type.model_validate(job.options())
+            except ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                where = ".".join(str(part) for part in first["loc"])
+                raise ValueError(f"{name}.{where}: {first['msg']}") from None
+        return jobs
 
     def token(self) -> Secret:
         return Secret.from_file(self.token_file)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from inventory.model import SnmpCredentials
+from probes import PROBES
 from probes.bandwidth import BandwidthConfig
-from probes.bandwidth import budget_seconds as bandwidth_budget_seconds
 from probes.base import ProbeConfig
 from probes.dns import DnsConfig
 from probes.http import HttpConfig
@@ -85,22 +85,21 @@ def jobs_for(config: AgentConfig) -> list[Job]:
             timeout_seconds=icmp.timeout_seconds)
         jobs.append(Job("icmp", icmp.interval_seconds,
                         tuple(ProbeTarget(h, h, _fixed(icmp_config)) for h in icmp.targets),
-                        icmp.count * (icmp.packet_interval_seconds + icmp.timeout_seconds) + 1,
-                        icmp.window))
+                        PROBES["icmp"].budget_seconds(icmp_config), icmp.window))
     if config.http:
         http_config = HttpConfig(timeout_seconds=config.http.timeout_seconds,
                                  ca_file=config.http.ca_file)
         jobs.append(Job("http", config.http.interval_seconds,
                         tuple(ProbeTarget(p, str(u), _fixed(http_config))
                               for p, u in config.http.platforms.items()),
-                        config.http.timeout_seconds + 1, config.http.window))
+                        PROBES["http"].budget_seconds(http_config), config.http.window))
     if config.dns:
         dns = config.dns
         dns_config = DnsConfig(resolver=dns.resolver, port=dns.port,
                                timeout_seconds=dns.timeout_seconds)
         jobs.append(Job("dns", dns.interval_seconds,
                         tuple(ProbeTarget(n, n, _fixed(dns_config)) for n in dns.names),
-                        dns.timeout_seconds + 1, dns.window))
+                        PROBES["dns"].budget_seconds(dns_config), dns.window))
     if config.bandwidth:
         bw = config.bandwidth
         token_file, ca_file = config.token_file, config.ca_file
@@ -113,11 +112,20 @@ def jobs_for(config: AgentConfig) -> list[Job]:
 
         jobs.append(Job("bandwidth", bw.interval_seconds,
                         (ProbeTarget(bw.link, str(config.collector_url), bandwidth_config),),
-                        bandwidth_budget_seconds(timing), bw.window))
+                        PROBES["bandwidth"].budget_seconds(timing), bw.window))
     if config.snmp:
         snmp = config.snmp
         jobs.append(Job("snmp", snmp.interval_seconds,
                         tuple(_snmp_target(d, snmp.timeout_seconds, snmp.retries)
                               for d in snmp.devices),
-                        snmp.timeout_seconds * (snmp.retries + 1) + 1, snmp.window))
+                        # An SNMP probe's timeout is its whole budget, retries included.
+                        PROBES["snmp"].budget_seconds(
+                            ProbeConfig(timeout_seconds=snmp.timeout_seconds)),
+                        snmp.window))
+    for name, job in config.probes.items():
+        kind = PROBES[name]
+        options = kind.config_type.model_validate(job.options())
+        jobs.append(Job(name, job.interval_seconds,
+                        tuple(ProbeTarget(t, t, _fixed(options)) for t in job.targets),
+                        kind.budget_seconds(options), job.window))
     return jobs

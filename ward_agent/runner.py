@@ -49,27 +49,15 @@ async def run_target(kind: str, target: ProbeTarget, deadline: float) -> ProbeRe
     try:
         config = target.config()
     except (OSError, KeyError, ValueError) as exc:
-        return _failed_result(kind, target, f"cannot prepare the probe: {exc}")
+        return probe.failed(target.probe_target, f"cannot prepare the probe: {exc}")
     try:
         return await probe.run(target.probe_target, config, deadline)
     except Exception as exc:
         # A probe's own failures are results; anything else is a bug (or a peer that
         # found one), and must not cost the round the other targets' reports.
         log.exception("%s probe of %s failed unexpectedly", kind, target.probe_target)
-        return _failed_result(kind, target, f"probe failed unexpectedly: {type(exc).__name__}")
-
-
-def _failed_result(kind: str, target: ProbeTarget, error: str) -> ProbeResult:
-    """A failure result of the kind's own type, with its required identity field."""
-    result_type = PROBES[kind].result_type
-    identities: dict[str, dict[str, Any]] = {
-        "icmp": {"host": target.probe_target, "sent": 0, "received": 0, "loss_ratio": 1.0},
-        "http": {"url": target.probe_target},
-        "dns": {"name": target.probe_target, "resolver": ""},
-        "bandwidth": {"url": target.probe_target, "streams": 0},
-        "snmp": {"target": target.probe_target, "version": "2c"},
-    }
-    return result_type(up=False, error=error, **identities[kind])
+        return probe.failed(target.probe_target,
+                            f"probe failed unexpectedly: {type(exc).__name__}")
 
 
 async def run_job_once(job: Job, ward: str) -> list[dict[str, Any]]:
