@@ -23,6 +23,7 @@ from pathlib import Path
 from aiohttp import web
 from isal import igzip
 
+from collector.own_metrics import OwnMetrics
 from collector.pages import ShareLinks, add_pages, is_shared_ward_request
 from collector.payload import PayloadError, parse_batch
 from collector.security import BasicAuth, RateLimiter
@@ -74,6 +75,7 @@ SETTINGS = web.AppKey("settings", CollectorSettings)
 LIMITER = web.AppKey("limiter", RateLimiter)
 NOC_AUTH = web.AppKey("noc_auth", BasicAuth)
 SHARE = web.AppKey("share", ShareLinks)
+OWN_METRICS = web.AppKey("own_metrics", OwnMetrics)
 
 
 def problem(status: int, reason: str, details: list[str] | None = None,
@@ -85,26 +87,32 @@ def problem(status: int, reason: str, details: list[str] | None = None,
 
 
 async def ingest(request: web.Request) -> web.Response:
+    own = request.app[OWN_METRICS]
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
+        own.push_refused("missing_token")
         return problem(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
     ward = request.app[TOKENS].ward_for(token.strip())
     if ward is None:
+        own.push_refused("unknown_token")
         return problem(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
     wait = request.app[LIMITER].check(ward)
     if wait > 0:
+        own.push_refused("rate_limited")
         return problem(429, f"too many pushes from ward {ward}; slow down",
                        headers={"Retry-After": str(max(1, round(wait)))})
 
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ACCEPTED_ENCODINGS:
+        own.push_refused("unsupported_encoding")
         return problem(415, f"Content-Encoding {encoding[:40]!r} is not accepted; "
                             f"send one of {', '.join(ACCEPTED_ENCODINGS)}")
     try:
         data = json.loads(await request.read())
     except web.HTTPRequestEntityTooLarge:
         limit = request.app[SETTINGS].max_body_bytes
+        own.push_refused("too_large")
         return problem(413, f"body larger than {limit} bytes; send smaller batches")
     except web.RequestPayloadError as exc:
         # The rest of the body cannot be read either: mark it finished (so the server does
@@ -112,18 +120,23 @@ async def ingest(request: web.Request) -> web.Response:
         request.content.feed_eof()
         refused = problem(400, f"body cannot be read: {str(exc).splitlines()[-1].strip()}")
         refused.force_close()
+        own.push_refused("unreadable_body")
         return refused
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        own.push_refused("invalid_json")
         return problem(400, f"body is not valid JSON: {exc}")
     except RecursionError:
+        own.push_refused("invalid_json")
         return problem(400, "body is not a report batch: JSON nested too deeply")
     try:
         batch = parse_batch(data)
     except PayloadError as exc:
+        own.push_refused("invalid_reports")
         return problem(422, "invalid reports", exc.reasons[:50])
 
     foreign = sorted({r.ward for r in batch.reports if r.ward != ward})
     if foreign:
+        own.push_refused("foreign_ward")
         return problem(403, f"this token reports for ward {ward} only, not {', '.join(foreign)}")
 
     state = request.app[STATE]
@@ -131,6 +144,7 @@ async def ingest(request: web.Request) -> web.Response:
         ward, [(r.kind, r.target, r.measured_at, r.result) for r in batch.reports])
     if prepared.over_budget:
         state.count_refusal(ward, "series_budget")
+        own.push_refused("series_budget")
         return problem(422, "over the ward's series budget (inventory: series_budget)",
                        prepared.over_budget)
 
@@ -142,16 +156,19 @@ async def ingest(request: web.Request) -> web.Response:
         fresh = await request.app[STORE].add(stored)
     except StoreUnavailable as exc:
         log.error("store refused a batch from ward %s: %s", ward, exc)
+        own.push_refused("store_unavailable")
         return problem(503, "the collector cannot store reports right now; retry later",
                        headers={"Retry-After": "30"})
 
     state.apply_prepared(prepared, fresh)
     if batch.agent is not None:
         state.agent_status(ward, batch.agent.dropped_reports_total)
+    stored_count = sum(fresh)
+    own.reports_taken(stored_count, len(fresh) - stored_count)
     return web.json_response({
         "acknowledged": [r.id for r in batch.reports],
-        "stored": sum(fresh),
-        "duplicates": len(fresh) - sum(fresh),
+        "stored": stored_count,
+        "duplicates": len(fresh) - stored_count,
     })
 
 
@@ -167,7 +184,9 @@ def compress_metrics(body: bytes) -> bytes:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[STATE].render_bytes()
+    """The fleet's series from their ready-made lines, then the collector's own metrics
+    (prometheus_client; no family of theirs is a fleet family)."""
+    body = request.app[STATE].render_bytes() + request.app[OWN_METRICS].render()
     headers = {"Content-Type": METRICS_CONTENT_TYPE, "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         # Off the event loop, so ingest goes on while a scrape is compressed.
@@ -211,6 +230,24 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
         response.headers.setdefault(name, value)
     if request.secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+
+
+@web.middleware
+async def time_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every answer, refusals of the NOC login included, in the request histogram; a
+    handler's error as the 500 the client gets. A request cancelled (the server stopping)
+    got no answer and is not counted."""
+    own, started = request.app[OWN_METRICS], time.perf_counter()
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        own.observe_request(request, exc.status, time.perf_counter() - started)
+        raise
+    except Exception:
+        own.observe_request(request, 500, time.perf_counter() - started)
+        raise
+    own.observe_request(request, response.status, time.perf_counter() - started)
+    return response
 
 
 @web.middleware
@@ -305,8 +342,10 @@ def restore_state(state: FleetState, store: ReportStore) -> int:
 
 
 def create_app(settings: CollectorSettings) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[noc_login])
+    app = web.Application(client_max_size=settings.max_body_bytes,
+                          middlewares=[time_requests, noc_login])
     app[SETTINGS] = settings
+    app[OWN_METRICS] = OwnMetrics()
     app[TOKENS] = TokenBook.from_file(settings.tokens_path)
     app[STATE] = FleetState(settings.inventory, settings.simulated_wards,
                             settings.report_interval_seconds)

@@ -8,6 +8,7 @@ changes, so a scrape only joins ready-made bytes.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Iterable, Mapping
 
 from probes import PROBES
@@ -58,8 +59,24 @@ def cached_label_pairs_text(labels: tuple[tuple[str, str], ...]) -> str:
 
 
 def format_value(value: float) -> str:
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
+    """A value as the text format writes it; never raises. Whole numbers below 1e15 are
+    written as integers; NaN and the infinities as ``NaN``, ``+Inf``, ``-Inf``."""
+    # NaN fails both comparisons, and an integer of any size compares without overflow.
+    if -1e15 < value < 1e15:
+        whole = int(value)
+        return str(whole) if whole == value else repr(float(value))
+    return _format_unusual_value(value)
+
+
+def _format_unusual_value(value: float) -> str:
+    """NaN, the infinities, and numbers from 1e15 up; an integer beyond float range is the
+    infinity a float64 would saturate to (Prometheus keeps float64 values only)."""
+    if value != value:
+        return "NaN"
+    if value > sys.float_info.max:
+        return "+Inf"
+    if value < -sys.float_info.max:
+        return "-Inf"
     return repr(float(value))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -11,10 +12,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client.parser import text_string_to_metric_families
 
-from collector.app import STORE, CollectorSettings, create_app
+from collector.app import STATE, STORE, CollectorSettings, create_app
+from collector.exposition import FAMILIES
 from collector.tokens import issue_token
 from inventory import load_inventory
+from tests.lab.require import require_binary
 
 FIXTURES = Path(__file__).parent / "fixtures" / "inventory"
 
@@ -54,9 +58,10 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def snapshot(test_client: TestClient[Any, Any]) -> tuple[str, int]:
-    metrics = await (await test_client.get("/metrics")).text()
+    """The fleet's series and the stored reports: what a refusal must leave alone (the
+    collector's own metrics count the refusal, and change on every request)."""
     app: web.Application = test_client.server.app  # type: ignore[assignment]
-    return metrics, app[STORE].count()
+    return app[STATE].render(), app[STORE].count()
 
 
 async def test_a_valid_push_is_acknowledged_and_shows_in_metrics(client: Any) -> None:
@@ -201,3 +206,79 @@ async def test_every_inventory_ward_has_its_info_series(client: Any) -> None:
     metrics = await (await test_client.get("/metrics")).text()
     assert metrics.count("sansang_ward_info{") == 2
     assert 'name="Xã Hai",kind="xã"' in metrics
+
+
+def samples_of(metrics: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(metrics) for s in family.samples}
+
+
+async def test_pushes_and_their_reports_are_counted_by_outcome_and_refusal_reason(
+        client: Any) -> None:
+    test_client, tokens = client
+    report = icmp_report("10001")
+    for _ in range(2):
+        await test_client.post("/api/v1/reports", json={"reports": [report]},
+                               headers=bearer(tokens["10001"]))
+    await test_client.post("/api/v1/reports", json={"reports": [icmp_report("10002")]},
+                           headers=bearer(tokens["10001"]))
+    await test_client.post("/api/v1/reports", json={"reports": [report]},
+                           headers=bearer("not-a-real-token"))
+    shown = samples_of(await (await test_client.get("/metrics")).text())
+    reports, refusals = "sansang_collector_ingest_reports_total", \
+        "sansang_collector_push_refusals_total"
+    assert shown[(reports, (("outcome", "stored"),))] == 1
+    assert shown[(reports, (("outcome", "duplicate"),))] == 1
+    assert shown[(refusals, (("reason", "foreign_ward"),))] == 1
+    assert shown[(refusals, (("reason", "unknown_token"),))] == 1
+    assert shown[(refusals, (("reason", "series_budget"),))] == 0
+
+
+async def test_requests_are_timed_by_route_pattern_never_by_raw_path(client: Any) -> None:
+    test_client, tokens = client
+    await test_client.post("/api/v1/reports", json={"reports": [icmp_report("10001")]},
+                           headers=bearer(tokens["10001"]))
+    for path in ("/ward/10001", "/ward/99999", "/no/such/path/1", "/no/such/path/2"):
+        await test_client.get(path)
+    await test_client.request("PROPFIND", "/metrics")
+    metrics = await (await test_client.get("/metrics")).text()
+    counts = {labels: value for (name, labels), value in samples_of(metrics).items()
+              if name == "sansang_collector_http_request_duration_seconds_count"}
+    assert counts[(("handler", "/api/v1/reports"), ("method", "POST"), ("status", "200"))] == 1
+    assert counts[(("handler", "/ward/{code}"), ("method", "GET"), ("status", "200"))] == 1
+    assert counts[(("handler", "/ward/{code}"), ("method", "GET"), ("status", "404"))] == 1
+    assert counts[(("handler", "unmatched"), ("method", "GET"), ("status", "404"))] == 2
+    assert counts[(("handler", "unmatched"), ("method", "other"), ("status", "405"))] == 1
+    assert "10001" not in "".join(dict(labels)["handler"] for labels in counts)
+
+
+async def test_metrics_end_with_the_collectors_own_process_and_runtime_families(
+        client: Any) -> None:
+    test_client, _ = client
+    metrics = await (await test_client.get("/metrics")).text()
+    declared = [line.split()[2] for line in metrics.splitlines() if line.startswith("# TYPE ")]
+    assert len(declared) == len(set(declared)), "a family is declared twice"
+    own = set(declared) - set(FAMILIES)
+    assert {"process_cpu_seconds", "process_resident_memory_bytes", "python_info",
+            "python_gc_collections", "sansang_collector_http_request_duration_seconds",
+            "sansang_collector_ingest_reports", "sansang_collector_push_refusals"} <= {
+        name.removesuffix("_total") for name in own}
+    # The fleet's families come first, from the fast renderer; the library's follow.
+    first_own = min(declared.index(name) for name in own)
+    assert all(declared.index(name) < first_own for name in set(declared) & set(FAMILIES))
+    assert not any(name.startswith("sansang_collector_") for name in FAMILIES)
+
+
+async def test_promtool_accepts_the_whole_metrics_body(client: Any) -> None:
+    promtool = require_binary("promtool")["promtool"]
+    test_client, tokens = client
+    await test_client.post("/api/v1/reports", json={"reports": [icmp_report("10001")]},
+                           headers=bearer(tokens["10001"]))
+    await test_client.post("/api/v1/reports", json={"reports": []},
+                           headers=bearer(tokens["10001"]))
+    await test_client.get("/ward/10001")
+    metrics = await (await test_client.get("/metrics")).text()
+    check = subprocess.run([promtool, "check", "metrics"], input=metrics, capture_output=True,
+                           text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout + check.stderr == ""

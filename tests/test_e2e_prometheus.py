@@ -59,6 +59,11 @@ async def test_promtool_accepts_the_metrics_of_a_busy_collector(tmp_path: Path) 
         await run_fleet(collector.url, fleet, interval_seconds=0, rounds=1)
         text = collector.metrics()
     assert text.count("sansang_platform_up{") >= 4 * 30
+    # The collector's own metrics follow the fleet's, and no family is declared twice.
+    assert 'sansang_collector_http_request_duration_seconds_count{handler="/api/v1/reports"' \
+        in text and "process_cpu_seconds_total" in text
+    declared = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")]
+    assert len(declared) == len(set(declared))
     check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
                            text=True)
     assert check.returncode == 0, check.stdout + check.stderr
