@@ -60,6 +60,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ward.address": ("Địa chỉ", "Address"),
     "ward.last_report": ("Số liệu gần nhất", "Latest measurement"),
     "ward.never": ("chưa từng", "never"),
+    "ward.ups_runtime": ("pin còn khoảng {minutes} phút", "about {minutes} min of battery left"),
     "ward.back": ("Về bảng tổng hợp", "Back to the board"),
     "ward.kind": ("Loại đơn vị", "Kind"),
     "ward.province": ("Tỉnh/thành cũ", "Former province"),

@@ -136,6 +136,7 @@ async def ward_page(request: web.Request) -> web.Response:
     now = time.time()
     ward = state.wards[code]
     checks = []
+    runtimes = ups_runtimes(state.samples(code))
     for check in criteria.CHECKS:
         outcome = ward.outcomes.get(check.name)
         ok = None if outcome is None else outcome.ok
@@ -143,7 +144,8 @@ async def ward_page(request: web.Request) -> web.Response:
         checks.append({
             "name": check.name,
             "ok": ok,
-            "problems": [i.describe(language) for i in outcome.failing] if outcome else [],
+            "problems": [problem_text(i, runtimes, language) for i in outcome.failing]
+            if outcome else [],
             "since": (translate("duration.ago", language, d=human_duration(now - since, language))
                       if since and ok is False else None),
             "hint": translate(f"hint.{check.name}", language),
@@ -157,6 +159,24 @@ async def ward_page(request: web.Request) -> web.Response:
                                                 "lang": language}))
     return render(request, "ward.html", ward=summary, checks=checks, last_report=last,
                   shared=shared, share_url=share_url, key=request.query.get("key", ""))
+
+
+def ups_runtimes(samples: list[Any]) -> dict[str, float]:
+    """Each UPS's runtime on battery, in seconds, by device."""
+    return {dict(labels).get("device", ""): value for name, labels, value in samples
+            if name == "sansang_ups_runtime_seconds"}
+
+
+def problem_text(item: criteria.FailingItem, runtimes: dict[str, float],
+                 language: Language) -> str:
+    """The failing item in words; a UPS on battery says how many minutes it has left,
+    the first thing the ward needs to know when the mains fail."""
+    text = item.describe(language)
+    runtime = runtimes.get(item.labels.get("device", ""))
+    if item.condition == "on_battery" and runtime is not None:
+        minutes = translate("ward.ups_runtime", language, minutes=int(runtime // 60))
+        text = f"{text}, {minutes}"
+    return text
 
 
 async def dispatch(request: web.Request) -> web.Response:

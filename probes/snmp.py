@@ -109,11 +109,17 @@ class UpsStatus(Strict):
     runtime_seconds: float | None = Field(default=None, ge=0.0)
     input_voltage: float | None = Field(default=None, ge=0.0)
     output_voltage: float | None = Field(default=None, ge=0.0)
-    mib: Literal["ups-mib", "apc-powernet"]
+    # The last battery self-test's result, in the MIB's words (passed, failed, ...).
+    self_test: str | None = None
+    # The MIB the reading came from (snmp_profiles.UPS_MIBS).
+    mib: Literal["ups-mib", "apc-powernet", "eaton-xups", "mge", "cyberpower", "delta"]
 
 
 class PrinterSupply(Strict):
     description: str
+    # toner, drum, waste_toner, ink, ... (snmp_profiles.PRT_SUPPLY_KINDS); None if unsaid.
+    kind: str | None = None
+    # For a receptacle (waste toner, waste ink) the share of space left, as the MIB says.
     level_ratio: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
@@ -325,54 +331,67 @@ def _first_row_reading(columns: Mapping[str, Mapping[str, Value]], oid: str,
     return reading(column[index], f"{oid}.{index}", problems, high)
 
 
+def _ups_value(value: P.UpsValue | None, scalars: Mapping[str, Value],
+               columns: Mapping[str, Mapping[str, Value]], problems: list[str]
+               ) -> int | None:
+    if value is None:
+        return None
+    if value.column:
+        return _first_row_reading(columns, value.oid, problems, value.high)
+    return reading(scalars.get(value.oid), value.oid, problems, value.high)
+
+
+def parse_ups_mib(
+    mib: P.UpsMib, scalars: Mapping[str, Value], columns: Mapping[str, Mapping[str, Value]],
+    problems: list[str],
+) -> UpsStatus | None:
+    """The UPS as one MIB describes it; None when the device holds none of its state."""
+    def read(value: P.UpsValue | None) -> int | None:
+        return _ups_value(value, scalars, columns, problems)
+
+    source, charge, runtime = (
+        read(mib.output_source), read(mib.charge_percent), read(mib.runtime_seconds))
+    battery = read(mib.battery_status)
+    if all(v is None for v in (source, charge, runtime, battery)):
+        return None
+
+    def scaled(raw: int | None, value: P.UpsValue | None) -> float | None:
+        if raw is None or value is None:
+            return None
+        # Divide by 10 or 100 rather than multiply by 0.1 or 0.01, so that 1195 tenths
+        # of a volt are 119.5 V and not 119.50000000000001.
+        return raw * value.scale if value.scale >= 1 else raw / round(1 / value.scale)
+
+    test = read(mib.self_test)
+    return UpsStatus(
+        mib=mib.name,  # type: ignore[arg-type]
+        on_battery=None if source is None else source in mib.on_battery,
+        output_source=None if source is None
+        else mib.output_sources.get(source, f"status_{source}"),
+        battery_status=None if battery is None
+        else mib.battery_statuses.get(battery, f"status_{battery}"),
+        battery_charge_ratio=None if charge is None else _ratio(charge, 100.0),
+        runtime_seconds=scaled(runtime, mib.runtime_seconds),
+        input_voltage=scaled(read(mib.input_voltage), mib.input_voltage),
+        output_voltage=scaled(read(mib.output_voltage), mib.output_voltage),
+        self_test=None if test is None else mib.self_tests.get(test, f"status_{test}"),
+    )
+
+
 def parse_ups(
     scalars: Mapping[str, Value], columns: Mapping[str, Mapping[str, Value]],
     problems: list[str],
 ) -> UpsStatus | None:
-    def scalar(oid: str, high: int = 2**31 - 1) -> int | None:
-        return reading(scalars.get(oid), oid, problems, high)
-
-    def line_1(oid: str) -> int | None:
-        # Multi-phase UPSes have one row per line; line 1 stands for them all.
-        return _first_row_reading(columns, oid, problems, 2**31 - 1)
-
-    source = number(scalars.get(P.UPS_OUTPUT_SOURCE))
-    charge = number(scalars.get(P.UPS_ESTIMATED_CHARGE_REMAINING))
-    minutes = scalar(P.UPS_ESTIMATED_MINUTES_REMAINING)
-    battery = number(scalars.get(P.UPS_BATTERY_STATUS))
-    volts_in = line_1(P.UPS_INPUT_VOLTAGE)
-    volts_out = line_1(P.UPS_OUTPUT_VOLTAGE)
-    if any(v is not None for v in (source, charge, minutes, battery)):
-        return UpsStatus(
-            mib="ups-mib",
-            on_battery=None if source is None else source == P.UPS_OUTPUT_SOURCE_BATTERY,
-            output_source=None if source is None else P.UPS_OUTPUT_SOURCES.get(source, "other"),
-            battery_status=None if battery is None else P.UPS_BATTERY_STATUSES.get(battery),
-            battery_charge_ratio=None if charge is None else _ratio(charge, 100.0),
-            runtime_seconds=None if minutes is None else float(minutes * 60),
-            input_voltage=None if volts_in is None else float(volts_in),
-            output_voltage=None if volts_out is None else float(volts_out),
-        )
-    status = number(scalars.get(P.APC_BASIC_OUTPUT_STATUS))
-    capacity = number(scalars.get(P.APC_ADV_BATTERY_CAPACITY))
-    runtime = scalar(P.APC_ADV_BATTERY_RUNTIME_REMAINING, MAX_UNSIGNED32)
-    apc_battery = number(scalars.get(P.APC_BASIC_BATTERY_STATUS))
-    apc_in = scalar(P.APC_ADV_INPUT_LINE_VOLTAGE, MAX_UNSIGNED32)
-    apc_out = scalar(P.APC_ADV_OUTPUT_VOLTAGE, MAX_UNSIGNED32)
-    if all(v is None for v in (status, capacity, runtime)):
-        return None
-    return UpsStatus(
-        mib="apc-powernet",
-        on_battery=None if status is None else status == P.APC_OUTPUT_ON_BATTERY,
-        output_source=None if status is None
-        else P.APC_OUTPUT_STATUSES.get(status, f"status_{status}"),
-        battery_status=None if apc_battery is None
-        else P.UPS_BATTERY_STATUSES.get(apc_battery),
-        battery_charge_ratio=None if capacity is None else _ratio(capacity, 100.0),
-        runtime_seconds=None if runtime is None else runtime / 100.0,
-        input_voltage=None if apc_in is None else float(apc_in),
-        output_voltage=None if apc_out is None else float(apc_out),
-    )
+    """The first MIB in ``UPS_MIBS`` that says whether the UPS is on battery; failing
+    that, the first that holds any of its state."""
+    readings = []
+    for mib in P.UPS_MIBS:
+        found = parse_ups_mib(mib, scalars, columns, problems)
+        if found is not None and found.on_battery is not None:
+            return found
+        if found is not None:
+            readings.append(found)
+    return readings[0] if readings else None
 
 
 def printer_errors(state: Value | None) -> list[str]:
@@ -399,8 +418,10 @@ def parse_printer(
         capacity = number(columns.get(P.PRT_MARKER_SUPPLIES_MAX_CAPACITY, {}).get(index))
         # Negative levels and capacities are codes (other, unknown, "some remaining").
         known = level is not None and capacity is not None and level >= 0 and capacity > 0
+        kind = number(columns.get(P.PRT_MARKER_SUPPLIES_TYPE, {}).get(index))
         supplies.append(PrinterSupply(
             description=text(descriptions[index]) or f"supply {index}",
+            kind=None if kind is None else P.PRT_SUPPLY_KINDS.get(kind, "other"),
             level_ratio=_ratio(level, capacity) if known else None,  # type: ignore[arg-type]
         ))
     if not devices and not supplies:
@@ -490,11 +511,11 @@ async def collect(
     into.profile = await detect_profile(client, into.system) if profile == "auto" else profile
     spec = P.PROFILE_TABLE[into.profile]
 
-    async def read_scalars() -> None:
+    async def read_scalars(group: tuple[str, ...]) -> None:
         try:
-            into.scalars.update(await client.get(spec.scalars))
+            into.scalars.update(await client.get(group))
         except SnmpRequestError as exc:
-            into.incomplete.append(f"{', '.join(spec.scalars)}: {exc}")
+            into.incomplete.append(f"{', '.join(group)}: {exc}")
 
     async def read_column(column: str) -> None:
         try:
@@ -503,7 +524,7 @@ async def collect(
             into.incomplete.append(f"{column}: {exc}")
 
     await asyncio.gather(
-        *([read_scalars()] if spec.scalars else []), *(read_column(c) for c in spec.columns)
+        *(read_scalars(group) for group in spec.scalars), *(read_column(c) for c in spec.columns)
     )
     if P.IF_OPER_STATUS in spec.columns and interfaces_without_hc_counters(into.columns):
         await asyncio.gather(*(read_column(c) for c in P.INTERFACE_FALLBACK_COLUMNS))

@@ -729,7 +729,7 @@ async def test_ups_on_battery_from_recorded_varbinds() -> None:
     assert ups.model_dump() == {
         "on_battery": True, "output_source": "battery", "battery_status": "normal",
         "battery_charge_ratio": 0.64, "runtime_seconds": 23 * 60.0, "input_voltage": 0.0,
-        "output_voltage": 230.0, "mib": "ups-mib",
+        "output_voltage": 230.0, "self_test": None, "mib": "ups-mib",
     }
 
 
@@ -738,7 +738,7 @@ async def test_apc_ups_from_recorded_varbinds() -> None:
     assert ups.model_dump() == {
         "on_battery": False, "output_source": "normal", "battery_status": "normal",
         "battery_charge_ratio": 1.0, "runtime_seconds": 2940.0, "input_voltage": 229.0,
-        "output_voltage": 230.0, "mib": "apc-powernet",
+        "output_voltage": 230.0, "self_test": None, "mib": "apc-powernet",
     }
 
 
@@ -748,8 +748,9 @@ async def test_printer_from_recorded_varbinds() -> None:
         "description": "HP LaserJet Pro M404dn", "status": "idle", "device_status": "warning",
         "errors": ["low_toner"],
         "supplies": [
-            {"description": "Black Cartridge HP CF259A", "level_ratio": 0.08},
-            {"description": "Imaging Drum", "level_ratio": None},  # -3: "some remaining"
+            {"description": "Black Cartridge HP CF259A", "kind": None, "level_ratio": 0.08},
+            # -3: "some remaining"
+            {"description": "Imaging Drum", "kind": None, "level_ratio": None},
         ],
         "page_count": 18342,
     }
@@ -834,9 +835,13 @@ def test_printer_error_bits(state: Value, errors: list[str]) -> None:
 
 
 @pytest.mark.parametrize(("sys_object_id", "present", "forwarding", "profile"), [
-    ("1.3.6.1.4.1.705.1", {P.UPS_IDENT}, 2, "ups"),
+    ("1.3.6.1.4.1.705.1", {P.RFC1628.subtree}, 2, "ups"),
     ("1.3.6.1.4.1.318.1.3.27", {P.APC_UPS}, None, "ups"),
-    ("1.3.6.1.4.1.11.2.3.9.1", {P.PRT_GENERAL, P.HR_STORAGE_TABLE}, 2, "printer"),
+    ("1.3.6.1.4.1.534.1", {P.XUPS.subtree}, None, "ups"),
+    ("1.3.6.1.4.1.8072.3.2.10", {P.RFC1628.subtree, P.HR_STORAGE_TABLE}, 2, "ups"),
+    ("1.3.6.1.4.1.11.2.3.9.1", {P.PRT_MIB, P.HR_STORAGE_TABLE}, 2, "printer"),
+    ("1.3.6.1.4.1.2435.2.3.9.1", {P.HR_PRINTER_TABLE, P.HR_STORAGE_TABLE}, 2, "printer"),
+    ("1.3.6.1.4.1.8072.3.2.10", {P.HR_PRINTER_TABLE, P.HR_STORAGE_TABLE}, 2, "host"),
     ("1.3.6.1.4.1.8072.3.2.10", {P.HR_STORAGE_TABLE}, 1, "host"),  # a Linux box forwarding
     ("1.3.6.1.4.1.311.1.1.3.1.2", set(), None, "host"),
     ("1.3.6.1.4.1.9.1.1707", set(), 1, "router"),

@@ -23,6 +23,8 @@ from tests.lab.require import require_binary, unavailable
 from tests.lab.servers import spawn, stop_process
 
 SNMPREC_DIR = Path(__file__).resolve().parent / "snmprec"
+# Recordings of real equipment from LibreNMS (GPL-3.0; see the README beside them).
+CORPUS_DIR = SNMPREC_DIR / "librenms"
 HOST = "127.0.0.1"
 STARTUP_SECONDS = 20.0
 
@@ -146,9 +148,8 @@ def snmpd_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgent]
         stop_process(process, grace=5)
 
 
-@pytest.fixture(scope="session")
-def snmpsim_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgent]:
-    """snmpsim serving every tests/lab/snmprec/*.snmprec, by community or v3 context.
+def _snmpsim(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgent]:
+    """snmpsim serving every ``data_dir/*.snmprec``, by community or v3 context.
 
     Its v3 users share snmpd's user names with other keys, as two devices of one
     ward could, so probing both at once checks that the keys do not get mixed up.
@@ -157,7 +158,7 @@ def snmpsim_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgen
     if not responder.exists():
         unavailable("snmpsim is not installed in this environment (pip install -e .[dev])")
     directory = tmp_path_factory.mktemp("snmpsim")
-    devices = tuple(sorted(p.stem for p in SNMPREC_DIR.glob("*.snmprec")))
+    devices = tuple(sorted(p.stem for p in data_dir.glob("*.snmprec")))
     agent = SnmpAgent(
         port=free_udp_port(),
         devices=devices,
@@ -170,7 +171,7 @@ def snmpsim_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgen
     )
     sim_names = {"sha": "SHA", "sha256": "SHA256", "aes": "AES", "aes256": "AES256BLMT"}
     args = [
-        str(responder), f"--data-dir={SNMPREC_DIR}", f"--cache-dir={directory / 'cache'}",
+        str(responder), f"--data-dir={data_dir}", f"--cache-dir={directory / 'cache'}",
         f"--agent-udpv4-endpoint={HOST}:{agent.port}",
     ]
     for user in agent.users.values():
@@ -187,6 +188,18 @@ def snmpsim_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgen
         yield agent
     finally:
         stop_process(process, grace=5)
+
+
+@pytest.fixture(scope="session")
+def snmpsim_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgent]:
+    """snmpsim serving the lab's own recordings (tests/lab/snmprec/*.snmprec)."""
+    yield from _snmpsim(SNMPREC_DIR, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def snmpsim_corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgent]:
+    """One snmpsim serving the whole corpus of real devices (tests/lab/snmprec/librenms)."""
+    yield from _snmpsim(CORPUS_DIR, tmp_path_factory)
 
 
 @pytest.fixture
