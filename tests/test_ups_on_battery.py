@@ -16,7 +16,6 @@ import pytest
 import yaml
 
 from collector.pages import problem_text, ups_runtimes
-from collector.series import snmp_series
 from inventory import criteria
 from inventory.load import DEFAULT_INVENTORY, load_inventory
 from probes import snmp
@@ -60,7 +59,7 @@ def test_each_vendor_mib_on_battery_is_read_as_on_battery(mib: str) -> None:
 def test_each_vendor_mib_on_battery_raises_ward_ups_on_battery(mib: str, tmp_path: Path) -> None:
     promtool = require_binary("promtool")["promtool"]
     inventory = load_inventory(DEFAULT_INVENTORY)
-    samples = snmp_series("ups1", on_battery_reading(*ON_BATTERY[mib]), inventory.wards[WARD])
+    samples = snmp.series("ups1", on_battery_reading(*ON_BATTERY[mib]), inventory.wards[WARD])
     series = [{"series": f'sansang_ward_info{{ward="{WARD}",name="P",cluster="C"}}',
                "values": "1x10"}]
     for name, labels, value in samples:
@@ -98,9 +97,9 @@ def test_each_vendor_mib_on_battery_raises_ward_ups_on_battery(mib: str, tmp_pat
 def test_the_ward_page_says_how_many_minutes_the_battery_has_left(mib: str) -> None:
     result = on_battery_reading(*ON_BATTERY[mib])
     inventory = load_inventory(DEFAULT_INVENTORY)
-    samples = snmp_series("ups1", result, inventory.wards[WARD])
+    samples = snmp.series("ups1", result, inventory.wards[WARD])
     outcome = criteria.evaluate_ward(
-        [criteria.Sample(name, dict(labels), value) for name, labels, value in samples],
+        samples,
         inventory.thresholds_for(WARD), 1.75e9, 180.0)["power"]
     (on_battery,) = [i for i in outcome.failing if i.condition == "on_battery"]
     runtime = result.ups.runtime_seconds if result.ups else None
