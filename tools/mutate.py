@@ -13,7 +13,6 @@ import argparse
 import ast
 import copy
 import importlib.abc
-import importlib.metadata
 import importlib.util
 import json
 import os
@@ -70,8 +69,9 @@ class _Mutator:
     """
 
     def __init__(self, source: str, target: int | None = None):
-        self.source = source
+        self.lines = source.encode("utf-8").splitlines()
         self.target = target
+        self.count = 0
         self.mutants: list[Mutant] = []
         self.applied: Mutant | None = None
 
@@ -83,16 +83,25 @@ class _Mutator:
 
     def _offer(self, node: ast.AST, replacement: ast.AST | str) -> bool:
         """Record one possible mutation of ``node``; True when it is the one to apply."""
-        index = len(self.mutants)
-        original = ast.get_source_segment(self.source, node) or ast.unparse(node)
+        index, self.count = self.count, self.count + 1
+        if self.target is not None and index != self.target:
+            return False
         mutated = replacement if isinstance(replacement, str) else ast.unparse(replacement)
-        mutant = Mutant(index, getattr(node, "lineno", 0), _one_line(original),
+        mutant = Mutant(index, getattr(node, "lineno", 0), self._first_line(node),
                         _one_line(mutated))
         self.mutants.append(mutant)
         if index == self.target:
             self.applied = mutant
             return True
         return False
+
+    def _first_line(self, node: ast.AST) -> str:
+        """The node's source text, its first line only (offsets count UTF-8 bytes)."""
+        line = self.lines[node.lineno - 1]  # type: ignore[attr-defined]
+        start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+        if node.end_lineno == node.lineno:  # type: ignore[attr-defined]
+            return line[start:end].decode("utf-8")
+        return line[start:].decode("utf-8").rstrip() + " …"
 
     # -- statements
 
@@ -331,7 +340,10 @@ def _run_tests(root: Path, tests: Sequence[str], finder: _MutantFinder | None,
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    code = int(pytest.main(["-x", "-q", "-p", "no:cacheprovider", *tests],
+    # The parent imported pytest's plugins already (see _warm_up): too late for pytest to
+    # rewrite their asserts, which only matters to the plugins' own assertions.
+    code = int(pytest.main(["-x", "-q", "-p", "no:cacheprovider",
+                            "-W", "ignore::pytest.PytestAssertRewriteWarning", *tests],
                            plugins=[_HypothesisWithoutMemory()]))
     if report_modules is not None:
         project = _project_names(root)
@@ -353,19 +365,6 @@ class _HypothesisWithoutMemory:
             return
         hypothesis.settings.register_profile("mutation", database=None, derandomize=True)
         hypothesis.settings.load_profile("mutation")
-
-
-def _pytest_plugin_modules() -> set[str]:
-    """Top-level modules of pytest's plugin distributions: pytest rewrites their asserts, so
-    they must not be imported before it starts."""
-    names: set[str] = set()
-    for entry_point in importlib.metadata.entry_points(group="pytest11"):
-        dist = entry_point.dist
-        for file in (dist.files or []) if dist is not None else []:
-            parts = file.parts
-            if parts and not parts[0].endswith((".dist-info", ".egg-info", ".pth")):
-                names.add(parts[0].removesuffix(".py"))
-    return names
 
 
 def run_one(root: Path, tests: Sequence[str], finder: _MutantFinder | None,
@@ -394,9 +393,8 @@ def run_one(root: Path, tests: Sequence[str], finder: _MutantFinder | None,
 
 def _warm_up(modules: list[str]) -> None:
     """Import in the parent what every child imports anyway, so each fork starts warm."""
-    plugins = _pytest_plugin_modules()
     for name in modules:
-        if name in sys.modules or name.startswith("__") or name.partition(".")[0] in plugins:
+        if name in sys.modules or name.startswith("__"):
             continue
         try:
             importlib.import_module(name)
