@@ -209,7 +209,7 @@ class _Mutator:
         return node
 
 
-def _constant_mutations(value: object) -> list[object]:
+def _constant_mutations(value: object) -> list[str | bool | int | float]:
     if isinstance(value, bool):
         return [not value]
     if isinstance(value, int):
