@@ -9,9 +9,13 @@ import pytest
 from inventory.criteria import (
     CHECKS,
     CHECKS_BY_NAME,
+    INPUT_METRICS,
+    NOT_READY,
     FailingItem,
+    _input_metrics,
     agent_silent_after_seconds,
     evaluate_ward,
+    format_value,
     humanize,
     humanize_duration,
     humanize_percentage,
@@ -305,3 +309,130 @@ def test_the_table_maps_every_check_of_the_design_to_its_alert():
         "devices": "WardDeviceDown", "power": "WardUpsOnBattery", "clock": "WardClockSkew",
     }
     assert CHECKS_BY_NAME["loss"].runbook == "docs/runbooks/WardPacketLoss.md"
+
+
+def with_a_second_ups_never_read(samples: list[Sample]) -> list[Sample]:
+    return [*samples,
+            sample("sansang_device_info", 1, device="ups-2", role="ups", critical="false")]
+
+
+def test_a_declared_ups_never_read_fails_power_once_another_ups_is_read():
+    outcome = evaluate(with_a_second_ups_never_read(healthy()))["power"]
+    assert outcome.ok is False
+    assert [(f.condition, dict(f.labels)) for f in outcome.failing] == [
+        ("not_measured", {"device": "ups-2"})]
+    assert outcome.failing[0].describe("en") == "the state of UPS ups-2 has not been read"
+
+
+SCENARIOS = {
+    "healthy": healthy(),
+    "slow link": changed(healthy(), "sansang_bandwidth_upload_bytes_per_second", 5e6,
+                         link="main"),
+    "router down": changed(healthy(), "sansang_device_up", 0, device="core-router"),
+    "ups never read": with_a_second_ups_never_read(healthy()),
+    "platform never measured": without(healthy(), "sansang_platform_up", platform="video"),
+}
+
+
+@pytest.mark.parametrize("samples", SCENARIOS.values(), ids=SCENARIOS.keys())
+def test_the_verdicts_need_no_series_beyond_input_metrics(samples):
+    # The collector hands evaluate_ward only the series in INPUT_METRICS.
+    counters = [sample("sansang_interface_in_octets_total", 1e9, device="core-router",
+                       interface="wan0")]
+    assert evaluate([s for s in samples if s[0] in INPUT_METRICS]) == evaluate(
+        samples + counters)
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=[c.name for c in CHECKS])
+@pytest.mark.parametrize("samples", SCENARIOS.values(), ids=SCENARIOS.keys())
+def test_each_check_reads_its_measurements_references_and_item_lists(check, samples):
+    # References: the link contracts; item lists: the info series naming the critical
+    # devices and the UPSes.
+    inputs = _input_metrics([check])
+    assert evaluate([s for s in samples if s[0] in inputs])[check.name] == evaluate(
+        samples)[check.name]
+
+
+def test_each_alert_has_the_severity_and_delay_of_its_urgency():
+    # (severity, for) of each check, then of each condition or missing item that differs.
+    table = {
+        check.name: (check.severity, check.for_, {
+            part.name: (part.severity, getattr(part, "for_", None), getattr(part, "window", None))
+            for part in (*check.conditions, *([check.missing] if check.missing else []))
+            if part.severity or getattr(part, "for_", None) or getattr(part, "window", None)
+        })
+        for check in CHECKS
+    }
+    assert table == {
+        # Before go-live many wards have no agent yet: worth a list, not a page.
+        "agent": ("critical", "1m", {"never_reported": ("warning", None, None)}),
+        "latency": ("warning", "10m", {}),
+        "jitter": ("warning", "10m", {}),
+        # One run's loss moves in steps of 10 %: ten minutes of runs resolve the 1 % limit.
+        "loss": ("warning", "5m", {"loss": (None, None, "10m")}),
+        "bandwidth": ("warning", "30m", {}),
+        "platforms": ("critical", "5m", {"slow": ("warning", None, None),
+                                        "tls_expiry": ("warning", None, None)}),
+        "dns": ("warning", "10m", {"failed": ("critical", None, None)}),
+        "devices": ("critical", "5m", {}),
+        # Mains lost is urgent: the UPS's runtime is the time left to act.
+        "power": ("warning", "10m", {"on_battery": ("critical", "2m", None)}),
+        # A wrong clock breaks signatures, but slowly enough to fix in office hours.
+        "clock": ("warning", "10m", {}),
+    }
+    assert (NOT_READY.alert, NOT_READY.metric, NOT_READY.for_) == (
+        "WardNotReady", "sansang_ward_ready", "15m")
+    assert NOT_READY.runbook == "docs/runbooks/WardNotReady.md"
+
+
+def test_the_silent_agent_limit_is_intervals_times_the_report_interval():
+    [silent] = CHECKS_BY_NAME["agent"].conditions
+    assert limit_value(silent, DEFAULTS, report_interval_seconds=30) == 90
+    assert limit_value(silent, DEFAULTS) == 180
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (42, "42"), (999.9, "999.9"), (1000, "1k"), (-1500, "-1.5k"), (1e6, "1M"), (1e9, "1G"),
+    (1e12, "1T"), (1e15, "1P"), (1e18, "1E"), (1e21, "1Z"), (1e24, "1Y"), (1e27, "1000Y"),
+    (0.5, "500m"), (-0.25, "-250m"), (1e-3, "1m"), (0.0015, "1.5m"), (1e-6, "1u"),
+    (1e-9, "1n"), (1e-12, "1p"), (1e-15, "1f"), (1e-18, "1a"), (1e-21, "1z"), (1e-24, "1y"),
+])
+def test_humanize_prints_si_prefixes_as_prometheus_does(value, text):
+    assert humanize(value) == text
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (0, "0s"), (1.0, "1s"), (59, "59s"), (60, "1m 0s"), (-180, "-3m 0s"),
+    (3599, "59m 59s"), (3600, "1h 0m 0s"), (3661, "1h 1m 1s"), (86399, "23h 59m 59s"),
+    (86400, "1d 0h 0m 0s"), (90061, "1d 1h 1m 1s"), (-0.123, "-123ms"), (1e-3, "1ms"),
+    (0.0015, "1.5ms"), (1e-6, "1us"), (2.5e-7, "250ns"), (1e-12, "1ps"), (1e-15, "1fs"),
+    (1e-18, "1as"), (1e-21, "1zs"), (1e-24, "1ys"),
+])
+def test_humanize_duration_prints_days_hours_minutes_and_fractions_as_prometheus_does(
+    value, text
+):
+    assert humanize_duration(value) == text
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_a_value_that_is_not_finite_prints_without_an_error(value):
+    assert humanize_duration(value) == humanize(value)
+
+
+@pytest.mark.parametrize(("value", "unit", "text"), [
+    (0.02, "seconds", "20ms"), (240, "duration", "4m 0s"), (0.5, "ratio", "50%"),
+    (12.5e6, "bits_per_second", "100Mbit/s"), (1, "state", "1"),
+])
+def test_each_unit_prints_in_its_own_way(value, unit, text):
+    assert format_value(value, unit) == text
+
+
+def test_a_failing_item_reads_in_vietnamese_unless_asked_otherwise():
+    latency = FailingItem("latency", "rtt_avg", {"target": "10.77.0.1"}, 0.11, 0.1)
+    assert latency.describe() == latency.describe("vi") != latency.describe("en")
+
+
+def test_a_failing_item_without_figures_says_so():
+    unknown = FailingItem("latency", "rtt_avg", {"target": "10.77.0.1"}, None, None)
+    assert unknown.describe("en") == (
+        "average round-trip time to 10.77.0.1 is ?, above the limit of ?")

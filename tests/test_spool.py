@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ward_agent.spool import Spool
+from ward_agent.spool import MEMORY_LIMIT, Spool
 
 
 def report(measured_at: float | None = None, payload: str = "x") -> dict[str, Any]:
@@ -82,8 +85,6 @@ class FullDiskSpool(Spool):
     """A spool whose disk refuses every write, as a full file system does."""
 
     def _insert(self, report: dict[str, Any], body: str) -> None:
-        import sqlite3
-
         raise sqlite3.OperationalError("database or disk is full")
 
 
@@ -100,3 +101,161 @@ def test_a_full_disk_keeps_reports_in_memory_until_delivered(tmp_path: Path) -> 
     spool.acknowledge([before["id"], during[0]["id"]])
     assert [b.id for b in spool.oldest(10)] == [r["id"] for r in during[1:]]
     assert spool.dropped == 0
+
+
+def same_size_reports(count: int) -> list[dict[str, Any]]:
+    """Reports whose stored bodies are all of one size: same fields, same lengths."""
+    now = float(int(time.time()))
+    return [report(measured_at=now, payload="z" * 500) for _ in range(count)]
+
+
+def stored_size(r: dict[str, Any], tmp_path: Path) -> int:
+    spool = Spool(tmp_path / "measure.sqlite3", 1 << 20, 3600)
+    spool.put(r)
+    return spool.size_bytes()
+
+
+def test_over_its_byte_limit_the_spool_keeps_exactly_the_newest_reports_that_fit(
+    tmp_path: Path,
+) -> None:
+    reports = same_size_reports(25)
+    size = stored_size(reports[0], tmp_path)
+    # Room for exactly ten: a spool that is exactly full drops nothing more.
+    spool = Spool(tmp_path / "s.sqlite3", 10 * size, 3600)
+    for r in reports:
+        spool.put(r)
+    assert [k.id for k in spool.oldest(100)] == [r["id"] for r in reports[-10:]]
+    assert spool.size_bytes() == 10 * size
+    assert spool.dropped == 15
+
+
+def test_on_a_full_disk_memory_holds_at_most_its_cap_and_drops_the_oldest(
+    tmp_path: Path,
+) -> None:
+    spool = FullDiskSpool(tmp_path / "s.sqlite3", 1 << 20, 3600)
+    reports = [report() for _ in range(MEMORY_LIMIT + 5)]
+    for r in reports:
+        spool.put(r)
+    assert len(spool) == MEMORY_LIMIT
+    assert spool.dropped == 5
+    assert [b.id for b in spool.oldest(3)] == [r["id"] for r in reports[5:8]]
+
+
+def test_a_full_disk_is_logged_once_not_for_every_report(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spool = FullDiskSpool(tmp_path / "s.sqlite3", 1 << 20, 3600)
+    with caplog.at_level(logging.ERROR, logger="sansang.agent.spool"):
+        for _ in range(3):
+            spool.put(report())
+    assert [r.name for r in caplog.records] == ["sansang.agent.spool"]
+    assert "keeping reports in memory" in caplog.records[0].getMessage()
+
+
+def test_oldest_never_returns_more_than_its_limit(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "s.sqlite3", 1 << 20, 3600)
+    on_disk = [report() for _ in range(3)]
+    for r in on_disk:
+        spool.put(r)
+    spool.__class__ = FullDiskSpool
+    in_memory = [report() for _ in range(3)]
+    for r in in_memory:
+        spool.put(r)
+    ids = [r["id"] for r in on_disk + in_memory]
+    for limit in range(8):
+        assert [b.id for b in spool.oldest(limit)] == ids[:limit]
+
+
+def test_a_report_dropped_on_its_way_and_then_delivered_is_not_counted_as_dropped(
+    tmp_path: Path,
+) -> None:
+    reports = same_size_reports(9)
+    size = stored_size(reports[0], tmp_path)
+    spool = Spool(tmp_path / "s.sqlite3", 4 * size, 3600)
+    for r in reports[:6]:
+        spool.put(r)  # two dropped for good
+    in_flight = spool.oldest(4)  # the pusher sends these ...
+    for r in reports[6:]:
+        spool.put(r)  # ... while the bounds drop three of them
+    assert spool.dropped == 5
+    # The collector acknowledges all four: three were dropped, one is still spooled.
+    spool.acknowledge([b.id for b in in_flight])
+    assert spool.dropped == 2
+    assert [b.id for b in spool.oldest(10)] == [r["id"] for r in reports[6:]]
+
+
+def test_a_report_dropped_on_its_way_and_not_delivered_stays_counted(tmp_path: Path) -> None:
+    reports = same_size_reports(4)
+    size = stored_size(reports[0], tmp_path)
+    spool = Spool(tmp_path / "s.sqlite3", 2 * size, 3600)
+    spool.put(reports[0])
+    in_flight = spool.oldest(1)
+    for r in reports[1:3]:
+        spool.put(r)
+    assert spool.dropped == 1
+    spool.acknowledge([b.id for b in in_flight], delivered=False)
+    assert spool.dropped == 1
+
+
+def test_acknowledging_reports_held_in_memory_leaves_the_dropped_count_alone(
+    tmp_path: Path,
+) -> None:
+    reports = same_size_reports(3)
+    size = stored_size(reports[0], tmp_path)
+    spool = Spool(tmp_path / "s.sqlite3", 2 * size, 3600)
+    for r in reports:
+        spool.put(r)
+    assert spool.dropped == 1
+    spool.__class__ = FullDiskSpool
+    held = report()
+    spool.put(held)
+    spool.acknowledge([held["id"]])
+    assert spool.dropped == 1
+    assert len(spool) == 2
+
+
+class FailingDiskSpool(Spool):
+    """A spool whose disk fails once in the middle of a write, after the row went in."""
+
+    failures = 1
+
+    def _enforce_bounds(self) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise sqlite3.OperationalError("disk I/O error")
+        super()._enforce_bounds()
+
+
+def test_a_write_that_fails_halfway_is_undone_and_the_next_one_reaches_the_disk(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.sqlite3"
+    spool = FailingDiskSpool(path, 1 << 20, 3600)
+    failed, after = report(), report()
+    spool.put(failed)  # kept in memory, not half on disk
+    spool.put(after)
+    spool.close()
+    assert [b.id for b in Spool(path, 1 << 20, 3600).oldest(10)] == [after["id"]]
+
+
+def test_the_spool_creates_its_folder(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "var" / "lib" / "sansang" / "s.sqlite3", 1 << 20, 3600)
+    spool.put(report())
+    assert len(spool) == 1
+
+
+def test_the_spool_is_write_ahead_logged_synced_in_full_and_whole_once_closed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.sqlite3"
+    spool = Spool(path, 1 << 20, 3600)
+    spool.put(report())
+    other = sqlite3.connect(path)
+    assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    other.close()
+    # synchronous is a setting of the connection, so it is read from the spool's own.
+    assert spool._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert path.with_name("s.sqlite3-wal").exists()
+    spool.close()
+    # Closed, the database is one file again: it can be copied or moved as it is.
+    assert not path.with_name("s.sqlite3-wal").exists()
