@@ -24,12 +24,12 @@ from collector.app import CollectorSettings, create_app
 from collector.tokens import issue_token
 from inventory import load_inventory
 from tests.lab.netns import Host, Lab, python_command
+from tests.lab.ntp import LIBFAKETIME, chronyd_server_command
 from tests.lab.require import require_binary, unavailable
 
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[1]
-LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 # The probe and chrony read the same server within this much of each other (the issue's
 # acceptance); both see the same network, so the difference is their arithmetic.
 AGREEMENT_SECONDS = 0.005
@@ -45,15 +45,8 @@ def binaries() -> dict[str, str]:
 
 def start_server(lab: Lab, host: Host, address: str, folder: Path, offset: str,
                  chronyd: str, synchronised: bool = True) -> None:
-    """chronyd serving its own (shifted) clock as stratum 3, never touching the clock."""
-    folder.mkdir(parents=True, exist_ok=True)
-    config = folder / "chrony.conf"
-    config.write_text(("local stratum 3\n" if synchronised else "")
-                      + f"allow all\nbindaddress {address}\ncmdport 0\n"
-                      f"pidfile {folder}/chronyd.pid\ndriftfile {folder}/drift\n")
-    host.popen("env", f"LD_PRELOAD={LIBFAKETIME}", f"FAKETIME={offset}",
-               "FAKETIME_DONT_FAKE_MONOTONIC=1", chronyd, "-d", "-x", "-u", "root",
-               "-f", str(config))
+    host.popen(*chronyd_server_command(chronyd, folder, address, offset=offset,
+                                       synchronised=synchronised))
 
 
 def probe_from(ward: Host, address: str) -> dict[str, Any]:
@@ -61,6 +54,17 @@ def probe_from(ward: Host, address: str) -> dict[str, Any]:
                                     "--json"), timeout=30, check=False)
     assert done.stdout, done.stderr
     return dict(json.loads(done.stdout)[0])
+
+
+def answer_from(ward: Host, address: str) -> dict[str, Any]:
+    """The probe's result once chronyd answers (it starts within a second or two)."""
+    result: dict[str, Any] = {}
+    for _ in range(20):
+        result = probe_from(ward, address)
+        if result["up"]:
+            break
+        time.sleep(0.25)
+    return result
 
 
 def chrony_reading(ward: Host, address: str, folder: Path, chronyd: str) -> float:
@@ -89,13 +93,8 @@ def test_the_probe_reads_the_injected_offset_as_chrony_does(
         offset: str, seconds: float) -> None:
     lab, server, ward, address = clock_lab
     start_server(lab, server, address, tmp_path / "server", offset, binaries["chronyd"])
-    ours = None
-    for _ in range(20):  # chronyd answers within a second of starting
-        ours = probe_from(ward, address)
-        if ours["up"]:
-            break
-        time.sleep(0.25)
-    assert ours is not None and ours["up"], ours
+    ours = answer_from(ward, address)
+    assert ours["up"], ours
     chrony = chrony_reading(ward, address, tmp_path / "reference", binaries["chronyd"])
     assert abs(ours["offset_seconds"] - chrony) <= AGREEMENT_SECONDS, (ours, chrony)
     assert abs(ours["offset_seconds"] - seconds) < 0.1
@@ -117,8 +116,7 @@ async def test_a_clock_five_seconds_behind_fails_readiness_on_the_ward_page(
         clock_lab: tuple[Lab, Host, Host, str], tmp_path: Path, binaries: dict[str, str]) -> None:
     lab, server, ward, address = clock_lab
     start_server(lab, server, address, tmp_path / "server", "+5s", binaries["chronyd"])
-    time.sleep(1.0)
-    result = probe_from(ward, address)
+    result = answer_from(ward, address)
     assert result["up"], result
 
     inventory = tmp_path / "inventory.yaml"
