@@ -10,6 +10,7 @@ durable ingest fast.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 import time
@@ -147,14 +148,28 @@ class ReportStore:
                 if not future.done():
                     future.set_result(outcome)
 
-    def _move_first_layout(self) -> None:
-        """A database from before ``latest`` existed: copy its reports into the new layout."""
+    def _reports_table_sql(self) -> str | None:
         row = self._db.execute(
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'reports'").fetchone()
-        if row is None or _FIRST_LAYOUT_MARK not in row[0]:
-            return
+        return None if row is None else str(row[0])
+
+    @contextlib.contextmanager
+    def _moving(self) -> Iterator[None]:
+        """One transaction for a move to a newer layout: all of it, or none of it."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            yield
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    def _move_first_layout(self) -> None:
+        """A database from before ``latest`` existed: copy its reports into the new layout."""
+        if _FIRST_LAYOUT_MARK not in (self._reports_table_sql() or ""):
+            return
+        with self._moving():
             self._db.execute("ALTER TABLE reports RENAME TO reports_first_layout")
             self._db.execute("DROP INDEX IF EXISTS reports_by_series")
             self._db.execute("DROP INDEX IF EXISTS reports_by_time")
@@ -168,32 +183,19 @@ class ReportStore:
                 "INSERT INTO latest SELECT ward, kind, target, id, max(measured_at), result "
                 "FROM reports GROUP BY ward, kind, target")
             self._db.execute("DROP TABLE reports_first_layout")
-            self._db.execute("COMMIT")
-        except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise
 
     def _scope_ids_to_wards(self) -> None:
         """A database whose report ids were unique city-wide: rebuild the table with ids
         unique per ward (SQLite cannot drop a constraint in place)."""
-        row = self._db.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'reports'").fetchone()
-        if row is None or _GLOBAL_IDS_MARK not in row[0]:
+        if _GLOBAL_IDS_MARK not in (self._reports_table_sql() or ""):
             return
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._moving():
             self._db.execute("ALTER TABLE reports RENAME TO reports_global_ids")
             self._db.execute("DROP INDEX IF EXISTS reports_by_time")
             # The schema's first statement creates ``reports``; the index follows later.
             self._db.execute(SCHEMA.split(";")[0])
             self._db.execute("INSERT INTO reports SELECT * FROM reports_global_ids ORDER BY rowid")
             self._db.execute("DROP TABLE reports_global_ids")
-            self._db.execute("COMMIT")
-        except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise
 
     def _commit(self, batches: list[Sequence[StoredReport]]) -> list[list[bool]]:
         received_at = time.time()
