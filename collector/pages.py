@@ -29,7 +29,9 @@ from collector.views import (
     dispatch_rows,
     golive_line,
     human_duration,
+    problem_text,
     readiness_history,
+    ups_runtimes,
     ward_list,
     ward_summary,
 )
@@ -159,24 +161,6 @@ async def ward_page(request: web.Request) -> web.Response:
                                                 "lang": language}))
     return render(request, "ward.html", ward=summary, checks=checks, last_report=last,
                   shared=shared, share_url=share_url, key=request.query.get("key", ""))
-
-
-def ups_runtimes(samples: list[Any]) -> dict[str, float]:
-    """Each UPS's runtime on battery, in seconds, by device."""
-    return {dict(labels).get("device", ""): value for name, labels, value in samples
-            if name == "sansang_ups_runtime_seconds"}
-
-
-def problem_text(item: criteria.FailingItem, runtimes: dict[str, float],
-                 language: Language) -> str:
-    """The failing item in words; a UPS on battery says how many minutes it has left,
-    the first thing the ward needs to know when the mains fail."""
-    text = item.describe(language)
-    runtime = runtimes.get(item.labels.get("device", ""))
-    if item.condition == "on_battery" and runtime is not None:
-        minutes = translate("ward.ups_runtime", language, minutes=int(runtime // 60))
-        text = f"{text}, {minutes}"
-    return text
 
 
 async def dispatch(request: web.Request) -> web.Response:

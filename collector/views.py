@@ -34,7 +34,27 @@ def status_of(ward: WardState) -> Status:
     return "ready" if ward.ready else "not_ready"
 
 
-def failing_checks(ward: WardState, language: Language) -> list[FailingCheck]:
+def ups_runtimes(samples: list[Any]) -> dict[str, float]:
+    """Each UPS's runtime on battery, in seconds, by device."""
+    return {dict(labels).get("device", ""): value for name, labels, value in samples
+            if name == "sansang_ups_runtime_seconds"}
+
+
+def problem_text(item: criteria.FailingItem, runtimes: dict[str, float],
+                 language: Language) -> str:
+    """The failing item in words; a UPS on battery says how many minutes it has left,
+    the first thing the ward needs to know when the mains fail."""
+    text = item.describe(language)
+    runtime = runtimes.get(item.labels.get("device", ""))
+    if item.condition == "on_battery" and runtime is not None:
+        minutes = translate("ward.ups_runtime", language, minutes=int(runtime // 60))
+        text = f"{text}, {minutes}"
+    return text
+
+
+def failing_checks(ward: WardState, language: Language,
+                   runtimes: dict[str, float] | None = None) -> list[FailingCheck]:
+    runtimes = runtimes or {}
     out = []
     for name, outcome in ward.outcomes.items():
         if outcome.ok is not False:
@@ -45,7 +65,7 @@ def failing_checks(ward: WardState, language: Language) -> list[FailingCheck]:
             title=check.title_vi if language == "vi" else check.title_en,
             severity=check.severity,
             since=ward.check_since.get(name, 0.0),
-            problems=[item.describe(language) for item in outcome.failing],
+            problems=[problem_text(item, runtimes, language) for item in outcome.failing],
         ))
     return sorted(out, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.since))
 
@@ -54,7 +74,7 @@ def ward_summary(state: FleetState, code: str, language: Language) -> dict[str, 
     """One ward as the API, the board and the export show it."""
     ward = state.wards[code]
     info = state.inventory.wards[code]
-    failing = failing_checks(ward, language)
+    failing = failing_checks(ward, language, ups_runtimes(state.samples(code)))
     return {
         "code": code,
         "name": info.name,

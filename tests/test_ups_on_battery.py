@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from collector.pages import problem_text, ups_runtimes
+from collector.views import problem_text, ups_runtimes
 from inventory import criteria
 from inventory.load import DEFAULT_INVENTORY, load_inventory
 from probes import snmp
