@@ -243,7 +243,7 @@ def run(work: Path, scale: Scale) -> list[Row]:
         raise RuntimeError("no samples of the agent's process in the window")
     kinds = ", ".join(sorted(reported))
     note = (f"probes every {interval:.0f} s: ICMP ×10 packets, 4 platforms, DNS, SNMP v2c + "
-            f"v3 authPriv{', bandwidth hourly' if 'bandwidth' in PROBES else ''}; "
+            f"v3 authPriv, NTP{', bandwidth hourly' if 'bandwidth' in PROBES else ''}; "
             f"collector received: {kinds}; blackbox: ICMP ×1, 4× HTTP, DNS")
     note += (f"; private (unshared) memory: ours {ours_private / 1e6:.0f} MB, blackbox "
              f"{peer_private / 1e6:.0f} MB")
@@ -272,9 +272,7 @@ def _reported_kinds(url: str) -> set[str]:
     status, body = http_get(url + "/metrics", timeout=30)
     if status != 200:
         return set()
-    families = {"icmp": b"sansang_icmp_rtt_avg_seconds{ward=\"" + WARD.encode(),
-                "http": b"sansang_platform_up{ward=\"" + WARD.encode(),
-                "dns": b"sansang_dns_lookup_seconds{ward=\"" + WARD.encode(),
-                "snmp": b"sansang_device_up{ward=\"" + WARD.encode(),
-                "bandwidth": b"sansang_bandwidth_download_bytes_per_second{ward=\"" + WARD.encode()}
-    return {kind for kind, prefix in families.items() if prefix in body}
+    # A kind has reported when the first family it declares has a line for the ward.
+    prefixes = {name: f'{kind.families[0].name}{{ward="{WARD}"'.encode()
+                for name, kind in PROBES.items()}
+    return {name for name, prefix in prefixes.items() if prefix in body}

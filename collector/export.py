@@ -25,7 +25,8 @@ CHECK_NAMES = [check.name for check in criteria.CHECKS]
 COLUMNS = ["ward", "name", "kind", "province", "cluster", "status", "ready", "simulated",
            "failing_checks", "problems", "last_report_utc",
            *[f"check_{name}" for name in CHECK_NAMES]]
-FILLS = {"ready": "C6EFCE", "not_ready": "FFC7CE", "silent": "D9D9D9"}
+FILLS = {"ready": "C6EFCE", "not_ready": "FFC7CE", "silent": "D9D9D9",
+         "not_installed": "FFFFFF"}
 
 
 def fetch_wards(collector_url: str, language: str = "vi", user: str | None = None,
@@ -39,10 +40,6 @@ def fetch_wards(collector_url: str, language: str = "vi", user: str | None = Non
         return list(json.loads(response.read())["wards"])
 
 
-def _check_cell(value: bool | None) -> str:
-    return "pass" if value is True else "fail" if value is False else "no data"
-
-
 def rows(wards: list[dict[str, Any]]) -> list[list[Any]]:
     out = []
     for ward in wards:
@@ -54,7 +51,9 @@ def rows(wards: list[dict[str, Any]]) -> list[list[Any]]:
             " ".join(f["check"] for f in ward["failing"]),
             "; ".join(p for f in ward["failing"] for p in f["problems"]),
             dt.datetime.fromtimestamp(last, dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if last else "",
-            *[_check_cell(ward["checks"].get(name)) for name in CHECK_NAMES],
+            # The check's state, as every page shows it: pass, fail, stale, not_configured,
+            # no_data.
+            *[ward["states"].get(name, "no_data") for name in CHECK_NAMES],
         ])
     return out
 

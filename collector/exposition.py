@@ -19,6 +19,8 @@ _CORE_FAMILIES = [
     Family("sansang_ward_info", "Ward identity (always 1): name, kind, former province, cluster."),
     Family("sansang_ward_ready", "1 when every readiness check of the ward passes."),
     Family("sansang_ward_check_ok", "1 when the readiness check passes, 0 when it fails."),
+    Family("sansang_ward_check_state",
+           "1 for the check's state: pass, fail, stale, not_configured or no_data."),
     Family("sansang_ward_check_failing_since_timestamp_seconds",
            "When the failing readiness check started failing, as a Unix timestamp."),
     Family("sansang_golive_timestamp_seconds", "Go-live date as a Unix timestamp."),

@@ -22,6 +22,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "board.ready": ("Sẵn sàng", "Ready"),
     "board.not_ready": ("Chưa sẵn sàng", "Not ready"),
     "board.silent": ("Mất liên lạc", "Silent"),
+    "board.not_installed": ("Chưa lắp thiết bị đo", "No agent yet"),
+    "board.silent_for": ("Mất liên lạc {d}", "Silent for {d}"),
     "board.simulated": ("Mô phỏng", "Simulated"),
     "board.total": ("Tổng số đơn vị", "Units"),
     "board.countdown": ("Còn {days} ngày đến ngày vận hành {date}",
@@ -52,6 +54,35 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ward.pass": ("Đạt", "Pass"),
     "ward.fail": ("Chưa đạt", "Fail"),
     "ward.unknown": ("Chưa có số liệu", "No data yet"),
+    "ward.not_installed": ("Chưa lắp thiết bị đo, chưa từng gửi số liệu",
+                           "No measuring agent yet: nothing ever reported"),
+    "ward.stale_age": ("Số liệu gần nhất đo cách đây {d}; chưa có số liệu mới nên không "
+                       "được tính là đạt.",
+                       "The newest measurement is {d} old; until a newer one arrives it "
+                       "does not count as a pass."),
+    "state.pass": ("Đạt", "Pass"),
+    "state.fail": ("Chưa đạt", "Fail"),
+    "state.stale": ("Số liệu cũ", "Stale"),
+    "state.not_configured": ("Chưa khai báo", "Not configured"),
+    "state.no_data": ("Chưa có số liệu", "No data yet"),
+    "unconfigured.devices": ("Chưa khai báo thiết bị mạng quan trọng nào trong danh mục "
+                             "(inventory: wards.<mã>.devices, critical: true).",
+                             "No critical network device is declared in the inventory "
+                             "(wards.<code>.devices, critical: true)."),
+    "unconfigured.power": ("Chưa khai báo bộ lưu điện (UPS) nào trong danh mục "
+                           "(inventory: wards.<mã>.devices, role: ups).",
+                           "No UPS is declared in the inventory (wards.<code>.devices, "
+                           "role: ups)."),
+    "unconfigured.bandwidth": ("Chưa khai báo tốc độ theo hợp đồng của đường truyền "
+                               "(inventory: wards.<mã>.links).",
+                               "No link with its contracted rate is declared in the "
+                               "inventory (wards.<code>.links)."),
+    "unconfigured.clock": ("Chưa khai báo máy chủ thời gian (NTP) trong danh mục "
+                           "(inventory: ntp_servers).",
+                           "No time server (NTP) is declared in the inventory "
+                           "(ntp_servers)."),
+    "unconfigured.other": ("Chưa khai báo trong danh mục (inventory) điều cần đo.",
+                           "What this check measures is not declared in the inventory."),
     "ward.since": ("từ {when}", "since {when}"),
     "ward.what_to_do": ("Cần làm gì", "What to do"),
     "ward.contact": ("Liên hệ hỗ trợ", "Who to call"),
@@ -59,7 +90,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "No contact on file; call the digital transformation centre"),
     "ward.address": ("Địa chỉ", "Address"),
     "ward.last_report": ("Số liệu gần nhất", "Latest measurement"),
-    "ward.never": ("chưa từng", "never"),
+    "ward.never": ("Chưa từng gửi số liệu", "Never reported"),
     "ward.ups_runtime": ("pin còn khoảng {minutes} phút", "about {minutes} min of battery left"),
     "ward.back": ("Về bảng tổng hợp", "Back to the board"),
     "ward.kind": ("Loại đơn vị", "Kind"),

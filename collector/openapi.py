@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from collector.payload import MAX_BATCH, AgentStatus
+from inventory import criteria
 from probes import PROBES, report_bounds
 
 OUTPUT = Path(__file__).with_name("openapi.json")
@@ -86,17 +87,28 @@ def build() -> dict[str, Any]:
         "WardSummary": {
             "type": "object",
             "required": ["code", "name", "kind", "province", "cluster", "simulated", "status",
-                         "ready", "last_report_at", "checks", "failing"],
+                         "ready", "last_report_at", "checks", "states", "silent_for_seconds",
+                         "failing"],
             "properties": {
                 "code": {"type": "string"}, "name": {"type": "string"},
                 "kind": {"type": "string"}, "province": {"type": "string"},
                 "cluster": {"type": "string"}, "simulated": {"type": "boolean"},
-                "status": {"type": "string", "enum": ["ready", "not_ready", "silent"]},
+                "status": {"type": "string",
+                           "enum": ["ready", "not_ready", "silent", "not_installed"],
+                           "description": "not_installed: the ward's agent never reported"},
                 "ready": {"type": "boolean"},
                 "last_report_at": {"type": ["number", "null"]},
-                "checks": {"type": "object", "description": "check name -> true (passes), "
-                           "false (fails) or null (no data yet)",
+                "checks": {"type": "object", "description": "check name -> what readiness "
+                           "counts: true (passes, or nothing declared to answer for), false "
+                           "(fails) or null (no verdict)",
                            "additionalProperties": {"type": ["boolean", "null"]}},
+                "states": {"type": "object", "description": "check name -> its state, as "
+                           "every page shows it",
+                           "additionalProperties": {"type": "string",
+                                                    "enum": list(criteria.STATES)}},
+                "silent_for_seconds": {"type": ["number", "null"],
+                                       "description": "how long a silent ward's agent has "
+                                                      "been silent, counted when asked"},
                 "failing": {"type": "array", "items": {
                     "type": "object", "required": ["check", "title", "severity", "since",
                                                    "problems"],

@@ -22,7 +22,7 @@ import jinja2
 from aiohttp import web
 
 from collector.cells import safe_row
-from collector.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language, translate
+from collector.i18n import DEFAULT_LANGUAGE, LANGUAGES, MESSAGES, Language, translate
 from collector.state import FleetState
 from collector.views import (
     counts,
@@ -114,6 +114,9 @@ async def board(request: web.Request) -> web.Response:
     language = language_of(request)
     wards = ward_list(state, language)
     now = time.time()
+    for ward in wards:
+        if ward["silent_for_seconds"] is not None:
+            ward["silent_for"] = human_duration(ward["silent_for_seconds"], language)
     history = readiness_history(request.app[HISTORY_KEY](), set(state.wards))
     return render(
         request, "board.html",
@@ -142,11 +145,21 @@ async def ward_page(request: web.Request) -> web.Response:
     for check in criteria.CHECKS:
         outcome = ward.outcomes.get(check.name)
         ok = None if outcome is None else outcome.ok
+        shown = "no_data" if outcome is None else outcome.state
         since = ward.check_since.get(check.name)
+        note = None
+        if shown == "stale" and outcome is not None and outcome.newest_at is not None:
+            note = translate("ward.stale_age", language,
+                             d=human_duration(now - outcome.newest_at, language))
+        elif shown == "not_configured":
+            key = f"unconfigured.{check.name}"
+            note = translate(key if key in MESSAGES else "unconfigured.other", language)
         checks.append({
             "name": check.name,
             "ok": ok,
-            "problems": [problem_text(i, runtimes, language) for i in outcome.failing]
+            "state": shown,
+            "note": note,
+            "problems": [problem_text(i, runtimes, language, now) for i in outcome.failing]
             if outcome else [],
             "since": (translate("duration.ago", language, d=human_duration(now - since, language))
                       if since and ok is False else None),

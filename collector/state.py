@@ -75,6 +75,10 @@ class WardState:
     verdict_stale: bool = True
     # When the verdict was last worked out (Unix time), to space re-evaluations.
     evaluated_at: float = 0.0
+    # When a measurement the verdict judged grows too old for its check (Unix time), and
+    # the measurements already too old (shown as stale, no longer in /metrics).
+    expires_at: float = math.inf
+    expired: set[tuple[str, str]] = field(default_factory=set)
     silent: bool | None = None
 
 
@@ -91,6 +95,12 @@ class FleetState:
                 code, inventory.thresholds_for(code), simulated=code in simulated,
                 static_samples=inventory_series(ward),
             )
+        # metric -> the freshness of each check it is measured for (None: as long as the
+        # ward's agent may stay silent), to know when a verdict's measurements grow old.
+        self._freshness: dict[str, list[float | None]] = {}
+        for check in criteria.CHECKS:
+            for metric in check.measured_metrics:
+                self._freshness.setdefault(metric, []).append(check.freshness_seconds)
         # (day, ward) -> ready: verdicts not yet written to the readiness history.
         self.pending_history: dict[tuple[str, str], bool] = {}
         # family name -> ward code -> that ward's rendered lines of the family
@@ -181,6 +191,7 @@ class FleetState:
             judged = tuple(s for s in series if s[0] in criteria.INPUT_METRICS)
             ward.measurements[key] = (measured_at, judged, rendered)
             ward.series_counts[key] = len(series)
+            ward.expired.discard(key)
             touched.update(name for name, _ in rendered)
             if current is not None:
                 # A family the old measurement had and the new one lacks must go too.
@@ -291,7 +302,7 @@ class FleetState:
         for code, ward in self.wards.items():
             silent = (ward.last_report_at is None
                       or now - ward.last_report_at > self._silent_after(ward))
-            if silent != ward.silent or (
+            if silent != ward.silent or now >= ward.expires_at or (
                     ward.verdict_stale and now - ward.evaluated_at >= spacing_seconds):
                 due.append(code)
         return due
@@ -308,8 +319,9 @@ class FleetState:
 
     def _evaluate(self, code: str, now: float, silent_after: float) -> None:
         ward = self.wards[code]
-        outcomes = criteria.evaluate_ward((*ward.static_samples, *self.samples(code)),
-                                          ward.thresholds, now, silent_after)
+        timed = self.timed_samples(code)
+        outcomes = criteria.evaluate_timed(timed, ward.thresholds, now, silent_after)
+        self._expire_old_measurements(code, now, silent_after)
         for name, outcome in outcomes.items():
             before = ward.outcomes.get(name)
             if before is None or before.ok != outcome.ok:
@@ -327,6 +339,9 @@ class FleetState:
         base = self._ward_labels(code)
         self._chunks["sansang_ward_ready"][code] = sample_line(
             "sansang_ward_ready", base, 1 if ready else 0).encode()
+        self._set_chunk(CHECK_STATE, code, "".join(
+            sample_line(CHECK_STATE, {**base, "check": n, "state": o.state}, 1)
+            for n, o in outcomes.items()).encode())
         judged = [(n, o) for n, o in outcomes.items() if o.ok is not None]
         self._set_chunk("sansang_ward_check_ok", code, "".join(
             sample_line("sansang_ward_check_ok", {**base, "check": n}, 1 if o.ok else 0)
@@ -337,6 +352,39 @@ class FleetState:
             for n, o in judged if not o.ok).encode())
 
     # --- rendering
+
+    def _expire_old_measurements(self, code: str, now: float, silent_after: float) -> None:
+        """Take measurements older than their checks' freshness out of ``/metrics`` (as
+        client_python's collectors drop what is gone: Prometheus must not alert or draw on
+        old data as if it were current; the pages still show them as stale), and note
+        when the next one will grow old, so the verdict is judged again then."""
+        ward = self.wards[code]
+        expired: set[tuple[str, str]] = set()
+        expiries = []
+        for key, (at, judged, _) in ward.measurements.items():
+            limits = [f if f is not None else silent_after
+                      for name, _, _ in judged for f in self._freshness.get(name, ())]
+            limit = min(limits, default=silent_after)
+            if now - at > limit:
+                expired.add(key)
+            else:
+                expiries.append(at + limit)
+        ward.expires_at = min(expiries, default=math.inf)
+        if expired != ward.expired:
+            changed = expired ^ ward.expired
+            ward.expired = expired
+            for family in {name for key in changed for name, _ in ward.measurements[key][2]}:
+                self._join_family(code, family)
+
+    def timed_samples(self, ward_code: str) -> list[tuple[Sample, float | None]]:
+        """Every series the ward's verdict reads, each with when it was measured (None:
+        from the inventory or the agent's own, always current)."""
+        ward = self.wards[ward_code]
+        out: list[tuple[Sample, float | None]] = [(s, None) for s in ward.static_samples]
+        for measured_at, samples, _ in ward.measurements.values():
+            out.extend((s, measured_at) for s in samples)
+        out.extend((s, None) for s in self._agent_samples(ward))
+        return out
 
     def samples(self, ward_code: str) -> list[Sample]:
         """The ward's current measured series that verdicts read (without the ward label)."""
@@ -397,8 +445,10 @@ class FleetState:
 
     def _join_family(self, code: str, family: str) -> None:
         """The ward's lines of one family, from every measurement that has some."""
+        ward = self.wards[code]
         self._set_chunk(family, code, b"".join([
-            text for _, _, rendered in self.wards[code].measurements.values()
+            text for key, (_, _, rendered) in ward.measurements.items()
+            if key not in ward.expired
             for name, text in rendered if name == family
         ]))
 
@@ -434,3 +484,4 @@ class FleetState:
 LAST_REPORT = "sansang_agent_last_report_timestamp_seconds"
 DROPPED = "sansang_agent_dropped_reports_total"
 REFUSED = "sansang_ward_pushes_refused_total"
+CHECK_STATE = "sansang_ward_check_state"

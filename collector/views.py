@@ -7,6 +7,7 @@ pages, the CSV download, the JSON API and the report export all say the same.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -14,7 +15,8 @@ from collector.i18n import Language, translate
 from collector.state import FleetState, WardState
 from inventory import criteria
 
-Status = Literal["ready", "not_ready", "silent"]
+# A ward that never reported has no agent yet: its own state, never "lost contact".
+Status = Literal["ready", "not_ready", "silent", "not_installed"]
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
@@ -28,6 +30,8 @@ class FailingCheck:
 
 
 def status_of(ward: WardState) -> Status:
+    if ward.last_report_at is None:
+        return "not_installed"
     agent = ward.outcomes.get("agent")
     if agent is not None and agent.ok is False:
         return "silent"
@@ -41,10 +45,11 @@ def ups_runtimes(samples: list[Any]) -> dict[str, float]:
 
 
 def problem_text(item: criteria.FailingItem, runtimes: dict[str, float],
-                 language: Language) -> str:
-    """The failing item in words; a UPS on battery says how many minutes it has left,
-    the first thing the ward needs to know when the mains fail."""
-    text = item.describe(language)
+                 language: Language, now: float | None = None) -> str:
+    """The failing item in words, an age ("silent for") counted up to ``now``; a UPS on
+    battery says how many minutes it has left, the first thing the ward needs to know
+    when the mains fail."""
+    text = item.describe(language, now=time.time() if now is None else now)
     runtime = runtimes.get(item.labels.get("device", ""))
     if item.condition == "on_battery" and runtime is not None:
         minutes = translate("ward.ups_runtime", language, minutes=int(runtime // 60))
@@ -86,6 +91,10 @@ def ward_summary(state: FleetState, code: str, language: Language) -> dict[str, 
         "ready": ward.ready,
         "last_report_at": ward.last_report_at,
         "checks": {name: outcome.ok for name, outcome in ward.outcomes.items()},
+        "states": {name: outcome.state for name, outcome in ward.outcomes.items()},
+        # Worked out when asked, so it grows between two looks.
+        "silent_for_seconds": (time.time() - ward.last_report_at
+                               if ward.last_report_at is not None and ward.silent else None),
         "failing": [
             {"check": f.check, "title": f.title, "severity": f.severity, "since": f.since,
              "problems": f.problems}
@@ -107,6 +116,7 @@ def counts(wards: list[dict[str, Any]]) -> dict[str, int]:
         "ready": sum(1 for w in wards if w["status"] == "ready"),
         "not_ready": sum(1 for w in wards if w["status"] == "not_ready"),
         "silent": sum(1 for w in wards if w["status"] == "silent"),
+        "not_installed": sum(1 for w in wards if w["status"] == "not_installed"),
         "simulated": sum(1 for w in wards if w["simulated"]),
     }
 

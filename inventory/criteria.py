@@ -143,10 +143,21 @@ class Check:
     item_labels: tuple[str, ...]
     conditions: tuple[Condition, ...]
     missing: Missing | None = None
+    # How old the check's newest measurement may be before it is stale (never a pass):
+    # None means as long as the agent may stay silent, for checks probed every round.
+    freshness_seconds: float | None = None
 
     @property
     def runbook(self) -> str:
         return runbook_path(self.alert)
+
+    @property
+    def measured_metrics(self) -> frozenset[str]:
+        """The series that carry this check's measurements (not its references or lists)."""
+        metrics = {condition.metric for condition in self.conditions}
+        if self.missing is not None:
+            metrics.add(self.missing.metric)
+        return frozenset(metrics)
 
 
 @dataclass(frozen=True)
@@ -248,6 +259,9 @@ CHECKS: tuple[Check, ...] = (
         # Bandwidth tests run seldom (every 6 h by default) and the gauge keeps the last
         # result: one bad test pages after for:, which leaves time to re-measure on site.
         name="bandwidth", alert="WardBandwidthBelowContract", severity="warning", for_="30m",
+        # Speed tests load the link, so they run a few times a day, often only at night:
+        # last night's figure is still today's.
+        freshness_seconds=26 * 3600.0,
         title_vi="Băng thông thấp hơn hợp đồng", title_en="Bandwidth below contract",
         hint_en="Measure again on site with the technician's probe, then take the figures "
                 "to the ISP named on the link.",
@@ -537,9 +551,13 @@ class FailingItem:
     labels: Mapping[str, str]
     value: float | None
     threshold: float | None
+    # For an age ("silent for ..."): the time it is counted from, so that the words
+    # say the age when they are shown, not when the verdict was made.
+    counted_from: float | None = None
 
-    def describe(self, language: Language = "vi") -> str:
-        """The problem in words, e.g. ``download on link main is 42Mbit/s; it needs ...``."""
+    def describe(self, language: Language = "vi", now: float | None = None) -> str:
+        """The problem in words, e.g. ``download on link main is 42Mbit/s; it needs ...``;
+        with ``now``, an age is counted up to ``now``."""
         check = CHECKS_BY_NAME[self.check]
         missing = check.missing
         if missing is not None and missing.name == self.condition:
@@ -547,19 +565,35 @@ class FailingItem:
             return text.format(**self.labels)
         condition = next(c for c in check.conditions if c.name == self.condition)
         text = condition.problem_vi if language == "vi" else condition.problem_en
+        value = self.value
+        if now is not None and self.counted_from is not None:
+            value = now - self.counted_from
         return text.format(
             **self.labels,
-            value=format_value(self.value, condition.unit) if self.value is not None else "?",
+            value=format_value(value, condition.unit) if value is not None else "?",
             threshold=(format_value(self.threshold, condition.unit)
                        if self.threshold is not None else "?"),
         )
 
 
+# Every check of every ward is in one of these, the same everywhere it is shown.
+State = Literal["pass", "fail", "stale", "not_configured", "no_data"]
+STATES: tuple[State, ...] = ("pass", "fail", "stale", "not_configured", "no_data")
+
+
 @dataclass(frozen=True)
 class CheckOutcome:
+    """A check's verdict. ``state`` is what people see; ``ok`` is what readiness counts:
+    True (pass, or nothing declared that the check would need to answer for), False
+    (fail), None (no verdict: no data yet, stale data, or a missing declaration that
+    readiness needs, such as a link's contract). ``newest_at`` is when the newest
+    measurement of a stale check was made (its age is computed when shown)."""
+
     check: str
     ok: bool | None
     failing: tuple[FailingItem, ...] = ()
+    state: State = "no_data"
+    newest_at: float | None = None
 
 
 def agent_silent_after_seconds(
@@ -601,6 +635,35 @@ def evaluate_ward(
     }
 
 
+def freshness_of(check: Check, silent_after_seconds: float) -> float:
+    return check.freshness_seconds or silent_after_seconds
+
+
+def evaluate_timed(
+    timed: Iterable[tuple[Sample, float | None]], thresholds: Thresholds, now: float,
+    silent_after_seconds: float,
+) -> dict[str, CheckOutcome]:
+    """``evaluate_ward`` on measurements with the time each was made (None: from the
+    inventory, always current). A check judges only measurements younger than its
+    freshness; one with nothing younger but something older is ``stale``, never a pass."""
+    timed = list(timed)
+    limits = {check.name: freshness_of(check, silent_after_seconds) for check in CHECKS}
+    outcomes: dict[str, CheckOutcome] = {}
+    for limit in sorted(set(limits.values())):
+        fresh = [sample for sample, at in timed if at is None or now - at <= limit]
+        judged = evaluate_ward(fresh, thresholds, now, silent_after_seconds)
+        outcomes.update({name: judged[name] for name, own in limits.items() if own == limit})
+    for check in CHECKS:
+        if outcomes[check.name].state != "no_data":
+            continue
+        measured = check.measured_metrics
+        older = [at for sample, at in timed if at is not None and sample[0] in measured]
+        if older:
+            outcomes[check.name] = CheckOutcome(check.name, None, state="stale",
+                                                newest_at=max(older))
+    return outcomes
+
+
 def ward_ready(outcomes: Mapping[str, CheckOutcome]) -> bool:
     """Ready when every check passes; a check without data keeps the ward not ready."""
     return all(outcome.ok is True for outcome in outcomes.values())
@@ -619,6 +682,10 @@ def _evaluate(
 ) -> CheckOutcome:
     failing: list[FailingItem] = []
     judged = False
+    # Measured against references of which none is declared (no contract at all).
+    referenced = [condition for condition in check.conditions if condition.relative_to]
+    unreferenced = bool(referenced) and not any(
+        by_metric.get(condition.relative_to or "") for condition in referenced)
     for condition in check.conditions:
         if condition.scale == REPORT_INTERVAL:
             limit = silent_after_seconds
@@ -641,6 +708,7 @@ def _evaluate(
                     check.name, condition.name,
                     {k: sample.labels[k] for k in item_labels if k in sample.labels},
                     measured, item_limit,
+                    sample.value if condition.measure == "age" else None,
                 ))
     nothing_expected = False
     if check.missing is not None:
@@ -653,8 +721,15 @@ def _evaluate(
                 if not any(_contains(labels, item) for labels in present):
                     failing.append(FailingItem(check.name, check.missing.name, item, None, None))
     if failing:
-        return CheckOutcome(check.name, False, tuple(failing))
-    return CheckOutcome(check.name, True if judged or nothing_expected else None)
+        return CheckOutcome(check.name, False, tuple(failing), "fail")
+    if judged:
+        return CheckOutcome(check.name, True, state="pass")
+    if nothing_expected:
+        return CheckOutcome(check.name, True, state="not_configured")
+    if unreferenced:
+        # Measured against a declaration the inventory lacks (a link's contract).
+        return CheckOutcome(check.name, None, state="not_configured")
+    return CheckOutcome(check.name, None, state="no_data")
 
 
 def _measure(measure: Measure, value: float, now: float) -> float:

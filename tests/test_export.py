@@ -61,4 +61,4 @@ def test_export_writes_csv_and_xlsx_equal_to_the_api(tmp_path: Path) -> None:
         assert [{k: r[k] for k in expected[0]} for r in rows] == expected
     # The fleet's mix shows up: some ready, some not, the rest never reported.
     statuses = {w["status"] for w in api}
-    assert {"ready", "not_ready", "silent"} <= statuses
+    assert {"ready", "not_ready", "not_installed"} <= statuses

@@ -459,7 +459,7 @@ async def test_the_bandwidth_probe_survives_an_endless_slot_answer(stranger: Any
 HOSTILE_WARD = {
     "code": "10001", "name": "=HYPERLINK(\"http://x\",\"a\")", "kind": "phường",
     "province": "+1", "cluster": "-cụm", "status": "not_ready", "ready": False,
-    "simulated": False, "last_report_at": None, "checks": {},
+    "simulated": False, "last_report_at": None, "checks": {}, "states": {},
     "failing": [{"check": "platforms", "title": "t", "severity": "critical", "since": 0.0,
                  "problems": ["@SUM(1)\x00\x01 broken"]}],
     "address": "\tcmd", "contact": {"name": "=1+1", "phone": "0900"},

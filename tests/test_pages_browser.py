@@ -286,7 +286,7 @@ def tiles_on_the_board(page: Page) -> list[dict[str, Any]]:
 
 def legend_colours(page: Page) -> dict[str, str]:
     return dict(page.evaluate("""() => Object.fromEntries(
-        ["ready", "not_ready", "silent"].map((s) => [s,
+        ["ready", "not_ready", "silent", "not_installed"].map((s) => [s,
             getComputedStyle(document.querySelector(".legend .swatch." + s)).backgroundColor]))"""))
 
 
@@ -310,10 +310,11 @@ def test_board_shows_every_ward_in_the_colour_of_its_status(tab: Tab, fleet: Fle
     tiles = tiles_on_the_board(tab.page)
     colours = legend_colours(tab.page)
 
-    assert {s["status"] for s in api.values()} == {"ready", "not_ready", "silent"}, \
-        "the fleet should give a mix of ready, not ready and silent wards"
-    assert {w["status"] for c, w in api.items() if c in fleet.unreported} == {"silent"}
-    assert len(set(colours.values())) == 3, colours
+    assert {s["status"] for s in api.values()} == {"ready", "not_ready", "not_installed"}, \
+        "the fleet should give a mix of ready, not ready and never-reporting wards"
+    # A ward that never reported has no agent yet: its own state, never "lost contact".
+    assert {w["status"] for c, w in api.items() if c in fleet.unreported} == {"not_installed"}
+    assert len(set(colours.values())) == 4, colours
     assert sorted(t["code"] for t in tiles) == sorted(api) and len(tiles) == 168
     for tile in tiles:
         status = api[tile["code"]]["status"]
@@ -321,7 +322,7 @@ def test_board_shows_every_ward_in_the_colour_of_its_status(tab: Tab, fleet: Fle
         assert tile["colour"] == colours[status], tile
         assert tile["shown"], tile
     counts = fleet.counts()
-    for status in ("ready", "not_ready", "silent"):
+    for status in ("ready", "not_ready", "silent", "not_installed"):
         assert tab.page.locator(f"#count-{status}").inner_text() == str(counts[status])
     if tab.screen == "phone":
         tab.assert_fits_the_screen()
@@ -384,13 +385,16 @@ def test_ward_page_shows_each_failing_check_with_its_value_and_limit(
             tab.screenshot(f"ward-{language}")
 
 
-def test_ward_page_of_a_ward_that_never_reported_says_it_is_silent(
+def test_ward_page_of_a_ward_that_never_reported_says_it_has_no_agent_yet(
         tab: Tab, fleet: Fleet) -> None:
     code = fleet.unreported[0]
     tab.open(f"{fleet.url}/ward/{code}?lang=vi")
     agent = fleet.wards()[code]["failing"]
 
-    assert tab.page.locator("#verdict").inner_text() == MESSAGES["ward.silent"][0]
+    assert tab.page.locator("#verdict").inner_text() == MESSAGES["ward.not_installed"][0]
+    # Nothing measured is a pass: not the devices or UPS it never declared either.
+    marks = tab.page.locator(".check .mark").all_inner_texts()
+    assert MESSAGES["state.pass"][0] not in marks
     assert [f["check"] for f in agent] == ["agent"]
     assert tab.page.locator("#check-agent .problems li").all_inner_texts() == agent[0]["problems"]
     if tab.screen == "phone":
@@ -431,7 +435,7 @@ def test_the_chosen_language_follows_the_reader_to_other_pages(tab: Tab, fleet: 
 def test_dispatch_list_and_csv_have_one_row_per_failing_ward(tab: Tab, fleet: Fleet) -> None:
     api = fleet.wards()
     failing = {code: w for code, w in api.items() if w["failing"]}
-    assert any(w["status"] == "silent" for w in failing.values())
+    assert any(w["status"] == "not_installed" for w in failing.values())
 
     tab.open(f"{fleet.url}/dispatch?lang=vi")
     rows = tab.page.locator("#dispatch tbody tr").evaluate_all(
@@ -520,3 +524,62 @@ def test_a_ward_link_opens_that_ward_page_and_nothing_else(
         forged = ("A" if key[1][0] != "A" else "B") + key[1][1:]
         tampered = anonymous.request.get(f"{noc.url}/ward/{TAN_SON_NHAT}?key={forged}")
         assert tampered.status == 401
+
+
+# --- a ward whose agent fell silent
+
+
+def test_a_silent_wards_old_data_is_stale_never_a_pass_and_its_silence_grows(
+        tab: Tab, tmp_path: Path) -> None:
+    import random
+    import time
+    import urllib.request
+
+    from demo.fleet import simulated_reports
+
+    inventory_path = write_demo_inventory(tmp_path / "inventory.yaml",
+                                          load_inventory(DEFAULT_INVENTORY), real_ward="",
+                                          platform_urls=platform_urls("http://127.0.0.1:9"))
+    inventory = load_inventory(inventory_path)
+    code = TAN_SON_NHAT
+    # Probed every 2 s, so silent (and its data stale) 6 s after its last report.
+    with running_collector(tmp_path / "collector", [code], inventory=inventory_path,
+                           extra_args=["--report-interval", "2"]) as collector:
+        ward = SimulatedWard(code, collector.tokens[code], "healthy",
+                             inventory.wards[code].links[0].download_bytes_per_second)
+        reports = simulated_reports(ward, time.time() - 20, random.Random(1))
+        request = urllib.request.Request(
+            collector.url + "/api/v1/reports", data=json.dumps({"reports": reports}).encode(),
+            headers={"Authorization": f"Bearer {ward.token}",
+                     "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+
+        def api() -> dict[str, Any]:
+            body = json.loads(http_get(f"{collector.url}/api/v1/wards?lang=vi")[1])
+            return next(w for w in body["wards"] if w["code"] == code)
+
+        first = api()
+        assert first["status"] == "silent"
+        tab.open(f"{collector.url}/ward/{code}?lang=vi")
+        states = dict(tab.page.locator(".check").evaluate_all(
+            "(items) => items.map((i) => [i.id.slice(6), i.dataset.state])"))
+        marks = dict(tab.page.locator(".check").evaluate_all(
+            "(items) => items.map((i) => [i.id.slice(6), i.querySelector('.mark').innerText])"))
+        silence = tab.page.locator("#check-agent .problems li").inner_text()
+        tab.screenshot("ward-silent-stale-vi")
+        # Every check probed each round is stale, with its age, never "Đạt"; the speed
+        # test is judged on its own day-long freshness (a nightly test is still today's).
+        for check in ("latency", "jitter", "loss", "platforms", "dns", "devices", "power"):
+            assert states[check] == "stale", (check, states)
+            assert marks[check] == MESSAGES["state.stale"][0]
+            note = tab.page.locator(f"#check-{check} .note").inner_text()
+            assert "giây" in note, note
+        assert states["agent"] == "fail" and states["bandwidth"] == "pass"
+        assert states == first["states"]
+
+        time.sleep(1.5)
+        later = api()
+        assert later["silent_for_seconds"] > first["silent_for_seconds"]
+        tab.open(f"{collector.url}/ward/{code}?lang=vi")
+        assert tab.page.locator("#check-agent .problems li").inner_text() != silence

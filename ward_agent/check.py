@@ -69,17 +69,18 @@ def verdict(config: AgentConfig, reports: list[dict[str, Any]],
 def print_checklist(outcomes: dict[str, criteria.CheckOutcome], language: Language,
                     stream: TextIO) -> None:
     colour = use_colour(stream)
-    words = {"vi": ("ĐẠT", "CHƯA ĐẠT", "CHƯA CÓ SỐ LIỆU"), "en": ("PASS", "FAIL", "NO DATA")}
-    passed, failed, unknown = words["vi" if language == "vi" else "en"]
+    # The same five states as every page of the collector.
+    words = {
+        "vi": {"pass": "ĐẠT", "fail": "CHƯA ĐẠT", "stale": "SỐ LIỆU CŨ",
+               "not_configured": "CHƯA KHAI BÁO", "no_data": "CHƯA CÓ SỐ LIỆU"},
+        "en": {"pass": "PASS", "fail": "FAIL", "stale": "STALE",
+               "not_configured": "NOT CONFIGURED", "no_data": "NO DATA"},
+    }["vi" if language == "vi" else "en"]
+    tints = {"pass": GREEN, "fail": RED}
     for check in criteria.CHECKS:
         outcome = outcomes[check.name]
         title = check.title_vi if language == "vi" else check.title_en
-        if outcome.ok is True:
-            mark, tint = passed, GREEN
-        elif outcome.ok is False:
-            mark, tint = failed, RED
-        else:
-            mark, tint = unknown, ""
+        mark, tint = words[outcome.state], tints.get(outcome.state, "")
         text = f"{mark:<16} {title}"
         print(f"{tint}{text}{RESET}" if colour and tint else text, file=stream)
         for item in outcome.failing:
@@ -125,8 +126,9 @@ async def run_check(config: AgentConfig, *, as_json: bool, push: bool,
         print(json.dumps({
             "ward": config.ward, "ready": ready,
             "checks": {
-                name: {"ok": o.ok, "problems": [i.describe("vi" if language == "vi" else "en")
-                                                for i in o.failing]}
+                name: {"ok": o.ok, "state": o.state,
+                       "problems": [i.describe("vi" if language == "vi" else "en")
+                                    for i in o.failing]}
                 for name, o in outcomes.items()
             },
             "reports": reports, "push": pushed,

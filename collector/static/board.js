@@ -33,11 +33,11 @@
       data.wards.forEach((ward) => {
         const tile = document.getElementById("tile-" + ward.code);
         if (!tile) return;
-        tile.classList.remove("ready", "not_ready", "silent");
+        tile.classList.remove("ready", "not_ready", "silent", "not_installed");
         tile.classList.add(ward.status);
         tile.dataset.status = ward.status;
       });
-      ["ready", "not_ready", "silent"].forEach((k) => {
+      ["ready", "not_ready", "silent", "not_installed"].forEach((k) => {
         const el = document.getElementById("count-" + k);
         if (el) el.textContent = data.counts[k];
       });
