@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -259,3 +260,34 @@ def test_the_spool_is_write_ahead_logged_synced_in_full_and_whole_once_closed(
     spool.close()
     # Closed, the database is one file again: it can be copied or moved as it is.
     assert not path.with_name("s.sqlite3-wal").exists()
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bodies=st.lists(st.binary(max_size=40) | st.text(max_size=40)
+                       | st.sampled_from(["[]", "1", "null", "[" * 5000, '{"id": "x"}']),
+                       min_size=1, max_size=5))
+def test_any_damaged_row_is_set_aside_counted_and_never_stops_the_pusher(
+        tmp_path_factory: pytest.TempPathFactory, bodies: list[Any]) -> None:
+    path = tmp_path_factory.mktemp("spool") / "spool.sqlite3"
+    spool = Spool(path, 1 << 20, 3600)
+    good = report()
+    spool.put(good)
+    db = sqlite3.connect(path)
+    for index, body in enumerate(bodies):
+        db.execute("INSERT INTO spool (id, measured_at, body, size) VALUES (?, ?, ?, ?)",
+                   (f"damaged-{index}", time.time(), body, 10))
+    db.commit()
+    db.close()
+    readable = [r.id for r in spool.oldest(100)]
+    damaged = sum(1 for b in bodies if not _is_json_object(b))
+    assert readable[0] == good["id"] and len(readable) == 1 + len(bodies) - damaged
+    assert spool.dropped == damaged and len(spool) == len(readable)
+    spool.close()
+
+
+def _is_json_object(body: Any) -> bool:
+    try:
+        return isinstance(json.loads(body), dict)
+    except (ValueError, RecursionError):
+        return False

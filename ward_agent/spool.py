@@ -83,11 +83,32 @@ class Spool:
         rows = self._db.execute(
             "SELECT seq, id, body FROM spool ORDER BY seq LIMIT ?", (limit,)
         ).fetchall()
-        spooled = [SpooledReport(seq, rid, json.loads(body)) for seq, rid, body in rows]
+        spooled, unreadable = [], []
+        for seq, rid, body in rows:
+            report = _report_from(body)
+            if report is None:
+                unreadable.append(seq)
+            else:
+                spooled.append(SpooledReport(seq, rid, report))
+        if unreadable:
+            # A row the disk (or a hand) damaged can never be sent: set it aside, counted,
+            # rather than stop the pusher for good.
+            log.error("dropping %d unreadable report(s) from the spool %s",
+                      len(unreadable), self.path)
+            self._drop_unreadable(unreadable)
         # Reports held in memory (the disk refused them) are newer: they follow.
         held = [SpooledReport(-1, rid, body)
                 for rid, body in list(self._memory.items())[:limit - len(spooled)]]
         return spooled + held
+
+    def _drop_unreadable(self, seqs: list[int]) -> None:
+        with self._transaction():
+            self._db.executemany("DELETE FROM spool WHERE seq = ?", [(q,) for q in seqs])
+            self._db.execute(
+                "INSERT INTO counters VALUES ('dropped', ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                (len(seqs),),
+            )
 
     def acknowledge(self, ids: list[str], delivered: bool = True) -> None:
         """Delete ``ids``. A delivered report that the bounds dropped while it was on its way
@@ -139,6 +160,15 @@ class Spool:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
+
+
+def _report_from(body: object) -> dict[str, Any] | None:
+    """A spooled report as stored (JSON text of an object), or None when it is not one."""
+    try:
+        report = json.loads(body) if isinstance(body, str | bytes) else None
+    except (ValueError, RecursionError):
+        return None
+    return report if isinstance(report, dict) else None
 
 
 class _Transaction:
