@@ -122,6 +122,8 @@ def build() -> dict[str, Any]:
                                                     "in words"},
                     }}},
                 "address": {"type": ["string", "null"]},
+                "former_units": {"type": "array", "items": {"type": "string"},
+                                 "description": "the pre-2025 units it was formed from"},
                 "contact": {"type": ["object", "null"]},
             },
         },

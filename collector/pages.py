@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import hashlib
 import hmac
 import io
@@ -118,13 +119,30 @@ async def board(request: web.Request) -> web.Response:
         if ward["silent_for_seconds"] is not None:
             ward["silent_for"] = human_duration(ward["silent_for_seconds"], language)
     history = readiness_history(request.app[HISTORY_KEY](), set(state.wards))
+    # Why wards are not ready, the most common reason first; a click filters to them.
+    failing_count = {check.name: sum(1 for w in wards
+                                     if any(f["check"] == check.name for f in w["failing"]))
+                     for check in criteria.CHECKS}
+    reasons = [{"check": name, "title": translate(f"check.{name}", language), "count": count}
+               for name, count in sorted(failing_count.items(), key=lambda item: -item[1])
+               if count]
+    # The wards to act on first: not ready, silent, no agent yet, then the ready ones.
+    order = {"not_ready": 0, "silent": 1, "not_installed": 2, "ready": 3}
+    wards.sort(key=lambda w: (order.get(w["status"], 9), w["code"]))
+    try:
+        refresh_seconds = min(300.0, max(2.0, float(request.query.get("refresh", "30"))))
+    except ValueError:
+        refresh_seconds = 30.0
     return render(
         request, "board.html",
         wards=wards, counts=counts(wards), golive=golive_line(state, language, now),
         provinces=sorted({w["province"] for w in wards}),
         clusters=sorted({w["cluster"] for w in wards}),
         history=history_chart(history, len(wards)),
-        updated=time.strftime("%H:%M:%S", time.localtime(now)),
+        # Every time in the city's own zone, on the server as in the browser.
+        updated=dt.datetime.fromtimestamp(now, state.zone).strftime("%H:%M:%S"),
+        zone=state.inventory.timezone, refresh_seconds=refresh_seconds,
+        reasons=reasons,
         city=state.inventory.city,
     )
 

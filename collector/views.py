@@ -102,6 +102,7 @@ def ward_summary(state: FleetState, code: str, language: Language) -> dict[str, 
         ],
         "address": info.address,
         "contact": info.contact.model_dump() if info.contact else None,
+        "former_units": list(info.former_units),
     }
 
 

@@ -26,6 +26,14 @@ def cluster_from_former_units(former_units: str) -> str:
     return (district or first).strip()
 
 
+def former_unit_names(former_units: str) -> tuple[str, ...]:
+    """The pre-2025 units a ward was formed from, as people still call them:
+    "Phường Bến Nghé, Quận 1; Phường Đa Kao [một phần], Quận 1" gives ("Phường Bến Nghé,
+    Quận 1", "Phường Đa Kao, Quận 1")."""
+    return tuple(" ".join(part.replace("[một phần]", "").split())
+                 for part in former_units.split(";") if part.strip())
+
+
 def read_wards_csv(path: Path) -> tuple[dict[str, Ward], list[str]]:
     wards: dict[str, Ward] = {}
     problems: list[str] = []
@@ -47,6 +55,7 @@ def read_wards_csv(path: Path) -> tuple[dict[str, Ward], list[str]]:
                     kind=row["type"].strip(),  # type: ignore[arg-type]
                     province=row["former_province"].strip(),
                     cluster=cluster_from_former_units(row["former_units"]),
+                    former_units=former_unit_names(row["former_units"]),
                 )
             except KeyError as exc:
                 problems.append(f"{path}:{line}: missing column {exc}; expected "

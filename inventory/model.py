@@ -141,6 +141,8 @@ class Ward(Strict):
     kind: WardKind
     province: str = Field(min_length=1, max_length=200, description="former province")
     cluster: str = Field(min_length=1, max_length=200, description="technician team area")
+    # The pre-2025 units it was formed from, as people still name the place (search).
+    former_units: tuple[str, ...] = ()
     address: str | None = None
     contact: Contact | None = None
     # The resolver the ward's machines use; None: whatever the agent's host uses.

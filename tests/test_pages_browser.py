@@ -583,3 +583,81 @@ def test_a_silent_wards_old_data_is_stale_never_a_pass_and_its_silence_grows(
         assert later["silent_for_seconds"] > first["silent_for_seconds"]
         tab.open(f"{collector.url}/ward/{code}?lang=vi")
         assert tab.page.locator("#check-agent .problems li").inner_text() != silence
+
+
+# --- finding and filtering the wards to act on
+
+
+def visible_codes(page: Page) -> list[str]:
+    return sorted(page.locator(".tile:not([hidden])").evaluate_all(
+        "(tiles) => tiles.map((t) => t.dataset.code)"))
+
+
+def test_tiles_name_their_failing_checks_and_the_reason_strip_filters_by_check(
+        tab: Tab, fleet: Fleet) -> None:
+    api = fleet.wards()
+    tab.open(f"{fleet.url}/?lang=vi")
+    failing_loss = sorted(c for c, w in api.items() if any(f["check"] == "loss"
+                                                             for f in w["failing"]))
+    assert failing_loss
+    tile = tab.page.locator(f"#tile-{failing_loss[0]} .failing").inner_text()
+    assert MESSAGES["check.loss"][0] in tile
+    tab.page.locator('.reason[data-check="loss"]').click()
+    assert visible_codes(tab.page) == failing_loss
+    # The view is in the address: opening it again shows the same wards.
+    assert "check=loss" in tab.page.url
+    tab.open(tab.page.url)
+    assert visible_codes(tab.page) == failing_loss
+    tab.screenshot("board-filtered-vi")
+
+
+@pytest.mark.parametrize("typed,expected", [
+    ("ben nghe", {"26740"}),            # a former ward's name
+    ("P. Tan Son Nhat", {TAN_SON_NHAT}),  # the "P." people write
+    ("tansonnhat", {TAN_SON_NHAT}),       # spaces left out
+    ("26968", {TAN_SON_NHAT}),            # a code, whole
+])
+def test_search_finds_a_ward_the_way_people_name_it(
+        tab: Tab, fleet: Fleet, typed: str, expected: set[str]) -> None:
+    tab.open(f"{fleet.url}/")
+    tab.page.locator("#search").fill(typed)
+    assert set(visible_codes(tab.page)) == expected
+
+
+def test_a_district_number_is_never_part_of_a_longer_one_nor_of_a_code(
+        tab: Tab, fleet: Fleet) -> None:
+    def folded(text: str) -> str:
+        import unicodedata
+        text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+        return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9]+", " ",
+                                          "".join(c for c in text if not unicodedata.combining(c))
+                                          .lower())).strip()
+
+    expected = {code for code, ward in fleet.inventory.wards.items()
+                if any(re.search(r"(^| )quan 1(?![0-9])", folded(name))
+                       for name in (*ward.former_units, ward.cluster))}
+    tab.open(f"{fleet.url}/")
+    tab.page.locator("#search").fill("quận 1")
+    assert expected and set(visible_codes(tab.page)) == expected
+
+
+def test_the_board_says_since_when_its_data_is_old_when_the_collector_stops(
+        tab: Tab, tmp_path: Path) -> None:
+    inventory_path = write_demo_inventory(tmp_path / "inventory.yaml",
+                                          load_inventory(DEFAULT_INVENTORY), real_ward="",
+                                          platform_urls=platform_urls("http://127.0.0.1:9"))
+    with running_collector(tmp_path / "collector", [TAN_SON_NHAT],
+                           inventory=inventory_path) as collector:
+        tab.open(f"{collector.url}/?lang=vi&refresh=2")
+        assert tab.page.locator("#stale-banner").is_hidden()
+        collector.process.terminate()
+        collector.process.wait(10)
+        # Within one refresh interval (2 s here) the board says its data is old.
+        tab.page.locator("#stale-banner").wait_for(state="visible", timeout=6000)
+        text = tab.page.locator("#stale-banner").inner_text()
+        assert text.startswith("Không cập nhật được bảng từ")
+        assert "board-stale" in (tab.page.locator("body").get_attribute("class") or "")
+        tab.screenshot("board-stale-vi")
+    # The refused fetches were the point: the browser logs them, nothing else may fail.
+    assert all("ERR_CONNECTION_REFUSED" in error for error in tab.errors), tab.errors
+    tab.errors.clear()
