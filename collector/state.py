@@ -89,7 +89,8 @@ class FleetState:
         for code, ward in inventory.wards.items():
             self.wards[code] = WardState(
                 code, inventory.thresholds_for(code), simulated=code in simulated,
-                static_samples=inventory_series(ward),
+                static_samples=[*inventory_series(ward), *criteria.limit_samples(
+                    inventory.thresholds_for(code), report_interval_seconds)],
             )
         # (day, ward) -> ready: verdicts not yet written to the readiness history.
         self.pending_history: dict[tuple[str, str], bool] = {}
