@@ -91,6 +91,11 @@ def inhibit_rules() -> list[dict[str, Any]]:
         "source_matchers": ['alertname="WardAgentSilent"'],
         "target_matchers": ['alertname!="WardAgentSilent"'],
         "equal": ["ward"],
+    }, {
+        # "Not ready" adds nothing to a ward whose failing check has its own alert.
+        "source_matchers": ['check=~".+"'],
+        "target_matchers": ['alertname="WardNotReady"'],
+        "equal": ["ward"],
     }]
     for check in CHECKS:
         for condition in check.conditions:

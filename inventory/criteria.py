@@ -404,8 +404,10 @@ CHECKS: tuple[Check, ...] = (
         conditions=(
             Condition(
                 # Mains lost is urgent: the UPS's runtime is the time left to act.
+                # On battery, charge and runtime fall by themselves: this alert says it.
                 name="on_battery", metric="sansang_ups_on_battery", passes_when="==",
                 threshold=0.0, unit="state", severity="critical", for_="2m",
+                inhibits=("charge", "runtime"),
                 problem_vi="UPS {device} đang chạy bằng pin (mất điện lưới)",
                 problem_en="UPS {device} is running on battery (mains power lost)",
             ),
