@@ -6,12 +6,8 @@ import json
 import re
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
-import pytest
 import yaml
 
 from alerts import generate
@@ -29,7 +25,6 @@ from inventory.load import DEFAULT_INVENTORY, load_inventory
 from inventory.model import ThresholdOverrides
 from probes.series import sample
 from tests.lab.require import require_binary
-from tests.lab.servers import free_port, http_get, http_post_json, spawn, stop_process, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 ALERTS = ROOT / "alerts"
