@@ -236,10 +236,10 @@ class Team(Strict):
     @model_validator(mode="after")
     def _reachable_and_scoped(self) -> Team:
         if not (self.emails or self.telegram_chat_id is not None or self.zalo_group):
-            raise ValueError("a team needs emails, telegram_chat_id or zalo_group: "
-                             "otherwise no message reaches it")
+            raise ValueError("emails, telegram_chat_id or zalo_group (without one, no "
+                             "message reaches the team)")
         if self.everything == bool(self.clusters):
-            raise ValueError("a team has either clusters or everything: true (the NOC)")
+            raise ValueError("clusters or everything: true (the NOC), one of the two")
         return self
 
 

@@ -54,7 +54,7 @@ REPORT_INTERVAL = 15 * TIME_SCALE
 SCENARIOS = ("link_cut", "loss_30", "loss_2", "silent", "platform_down", "ups_on_battery")
 # docs/alerting.md: time to notification at production settings, in seconds.
 PROMISE_SECONDS = {"link_cut": 120, "loss_30": 180, "loss_2": 900, "silent": 120,
-                   "platform_down": 420, "ups_on_battery": 240}
+                   "platform_down": 450, "ups_on_battery": 270}
 FIRST_LINE = {"link_cut": "mất kết nối hoàn toàn", "loss_30": "mất gói nặng",
               "loss_2": "tỷ lệ mất gói", "silent": "không gửi báo cáo",
               "platform_down": "không truy cập được hệ thống procedures",
