@@ -7,7 +7,9 @@ healthy ward. For each scenario the NOC and the ward's team, and no other team, 
 message by e-mail and one by Telegram, valid MIME with a UTF-8 Vietnamese subject; the
 time from the first faulty report (its measured_at) to the message, scaled back from
 rules and routing compressed 1/30 (alerts.timescale), is within docs/alerting.md's
-promise. Then the cut line is repaired and both get the resolution message.
+promise. Then the cut line is repaired and both get the resolution message. Last, a
+ward is acknowledged (collector.silences): its next fault reaches nobody, and once it
+is ready again its silence is expired.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from alerts.generate import dump
 from alerts.routing import Delivery, alertmanager_config
 from alerts.rules import rule_groups
 from alerts.timescale import scale_routing, scale_rules, seconds
+from collector.silences import SilenceBook
 from demo.fleet import SimulatedWard, simulated_reports
 from demo.inventory import demo_inventory_document
 from inventory import DEFAULT_INVENTORY, load_inventory
@@ -283,3 +286,33 @@ def test_each_scenario_reaches_the_noc_and_its_team_only_in_time(tmp_path: Path)
 
             wait_until(lambda: resolved() == {noc, team_of[cut]}, 60, interval=0.5,
                        what="the resolution message")
+
+            # 4. Acknowledged: a silence for the ward with 30 % loss, visible in
+            # Alertmanager's API; its line is then cut, and nobody hears of it again.
+            acked = next(code for code, name in scenarios.items() if name == "loss_30")
+            book = SilenceBook(alertmanager.url, tmp_path / "silences.sqlite3")
+            acked_at = time.time()
+            silence = asyncio.run(book.acknowledge(acked, "noc-an", "Đã cử kỹ thuật viên",
+                                                   time.time() + 3600))
+            assert silence.state == "active"
+            scenario[acked] = "link_cut"
+
+            def outage_silenced() -> bool:
+                return any(a["labels"].get("ward") == acked
+                           and a["labels"].get("condition") == "outage"
+                           and a["status"]["silencedBy"] == [silence.id]
+                           for a in alertmanager.alerts())
+
+            wait_until(outage_silenced, 30, interval=0.5, what="the outage alert silenced")
+            time.sleep(2 * seconds(routing["route"]["group_interval"]))
+            assert not [m for m in smtp.mails
+                        if ward_of(m.message["Subject"]) == acked and m.at > acked_at]
+            assert not [m for m in telegram.messages
+                        if ward_of(m.text.splitlines()[0]) == acked and m.at > acked_at]
+
+            # Ready again: the caller expires the ward's silences.
+            scenario[acked] = "healthy"
+            prometheus.wait_for(f'sansang_ward_ready{{ward="{acked}"}} == 1', 30)
+            asyncio.run(book.expire(acked))
+            assert asyncio.run(book.silences(acked)) == []
+            book.close()
