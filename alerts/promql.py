@@ -1,102 +1,74 @@
-"""The criteria table as PromQL: one failure expression per condition, per-ward limits included.
+"""The criteria table as PromQL: one failure expression per condition, whatever the overrides.
 
-Wards whose inventory overrides a threshold get their own term; every other ward shares
-the default term (``metric{ward!~"a|b"} > 0.1 or metric{ward="a"} > 0.12``), so the
-rules stay short however many wards there are. Expressions keep only ``ward`` and the
+A condition whose limit is a threshold compares against the ward's own limit, the
+collector's ``sansang_ward_limit{check,condition}`` series, so a per-ward override
+changes the result and never the rule text. Expressions keep only ``ward`` and the
 check's item labels, and join ``cluster`` and ``name`` from ``sansang_ward_info``.
 """
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
 
-from inventory.criteria import (
-    DEFAULT_REPORT_INTERVAL_SECONDS,
-    Check,
-    Condition,
-    Missing,
-    limit_value,
-)
-from inventory.model import Inventory
+from inventory.criteria import LIMIT_METRIC, Check, Condition, Missing
 
 WARD_INFO = "sansang_ward_info"
 JOIN_WARD_INFO = f"* on(ward) group_left(cluster, name) {WARD_INFO}"
 
 # The alert fires on the negation of the passing comparison.
-FAILS_WHEN = {"<=": ">", ">=": "<", "==": "!="}
+FAILS_WHEN = {"<=": ">", "<": ">=", ">=": "<", "==": "!="}
 
 
-@dataclass(frozen=True)
-class LimitGroup:
-    """Wards that share one limit. The default group lists the wards it leaves out."""
-
-    limit: float
-    wards: tuple[str, ...] = ()
-    excluded: tuple[str, ...] = ()
-
-    @property
-    def matcher(self) -> str | None:
-        if self.wards:
-            if len(self.wards) == 1:
-                return f"ward={quote(self.wards[0])}"
-            return f"ward=~{quote(_alternatives(self.wards))}"
-        if self.excluded:
-            return f"ward!~{quote(_alternatives(self.excluded))}"
-        return None
+def limit_selector(check: Check, condition: Condition) -> str:
+    """The ward's limit series of a condition, e.g. ``sansang_ward_limit{check="loss",…}``."""
+    return selector(LIMIT_METRIC, None, {"check": check.name, "condition": condition.name})
 
 
-def limit_groups(
-    condition: Condition, inventory: Inventory,
-    report_interval_seconds: float = DEFAULT_REPORT_INTERVAL_SECONDS,
-) -> list[LimitGroup]:
-    """The default group first, then one group per overriding limit, by limit."""
-    default = limit_value(condition, inventory.thresholds, report_interval_seconds)
-    overridden: dict[float, list[str]] = defaultdict(list)
-    for code in inventory.wards:
-        limit = limit_value(condition, inventory.thresholds_for(code), report_interval_seconds)
-        if limit != default:
-            overridden[limit].append(code)
-    excluded = tuple(sorted(code for codes in overridden.values() for code in codes))
-    return [LimitGroup(default, excluded=excluded)] + [
-        LimitGroup(limit, wards=tuple(sorted(codes))) for limit, codes in sorted(overridden.items())
-    ]
+def limit_expr(check: Check, condition: Condition) -> str:
+    """The condition's limit per ward (and item, with ``relative_to``), in base units."""
+    if not isinstance(condition.threshold, str):
+        return number(condition.threshold)
+    limit = limit_selector(check, condition)
+    if condition.relative_to:
+        return f"({condition.relative_to} * on(ward) group_left() {limit})"
+    return limit
 
 
-def failure_expr(
-    check: Check, condition: Condition, groups: list[LimitGroup], *, as_bool: bool = False
-) -> str:
+def failure_expr(check: Check, condition: Condition, *, as_bool: bool = False) -> str:
     """Series (ward and item labels) whose measurement fails; the value is the measurement.
 
     With ``as_bool`` every measured series is returned, 1 when failing and 0 when not.
     """
     item_labels = ("ward", *check.item_labels, *condition.extra_labels)
     fails = FAILS_WHEN[condition.passes_when] + (" bool" if as_bool else "")
-    terms = []
-    for group in groups:
-        measured = selector(condition.metric, group.matcher)
-        if condition.window:
-            measured = f"avg_over_time({measured}[{condition.window}])"
-        if condition.measure == "age":
-            measured = f"time() - {measured}"
-        elif condition.measure == "remaining":
-            measured = f"{measured} - time()"
-        elif condition.measure == "magnitude":
-            measured = f"abs({measured})"
-        limit = number(group.limit)
-        if condition.relative_to:
-            reference = selector(condition.relative_to, group.matcher)
-            limit = f"on({', '.join(item_labels)}) ({limit} * {reference})"
-        terms.append(f"{measured} {fails} {limit}")
-    body = " or ".join(f"({term})" for term in terms) if len(terms) > 1 else terms[0]
+    measured = condition.metric
+    if condition.window:
+        measured = f"avg_over_time({measured}[{condition.window}])"
+    if condition.measure == "age":
+        measured = f"time() - {measured}"
+    elif condition.measure == "remaining":
+        measured = f"{measured} - time()"
+    elif condition.measure == "magnitude":
+        measured = f"abs({measured})"
+    limit = limit_expr(check, condition)
+    if condition.relative_to:
+        body = f"{measured} {fails} on({', '.join(item_labels)}) {limit}"
+    elif isinstance(condition.threshold, str):
+        body = f"{measured} {fails} on(ward) group_left() {limit}"
+    else:
+        body = f"{measured} {fails} {limit}"
     if condition.only:
         on = ", ".join(("ward", *condition.only.on))
         listed = selector(condition.only.metric, None, condition.only.match)
         body = f"({body}) and on({on}) {listed}"
     # The worst measurement of an item stands for it when several series report it.
     worst = "min" if condition.passes_when == ">=" else "max"
+    if condition.every_item:
+        # Failing only when no item passes: the best item's value, per ward.
+        best = "max" if condition.passes_when == ">=" else "min"
+        every = f"{best} by (ward) ({measured})"
+        return (f"{every} {fails} on(ward) group_left() {limit}"
+                if isinstance(condition.threshold, str) else f"{every} {fails} {limit}")
     return f"{worst} by ({', '.join(item_labels)}) ({body})"
 
 
@@ -139,7 +111,3 @@ def quote(value: str) -> str:
 
 def number(value: float) -> str:
     return f"{value:.12g}"
-
-
-def _alternatives(wards: tuple[str, ...]) -> str:
-    return "|".join(re.escape(code) for code in wards)

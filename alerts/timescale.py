@@ -1,6 +1,6 @@
 """Rules and routing compressed in time, for end-to-end tests that cannot wait for hours.
 
-Every duration in a rule document (``for:``, range selectors) and in the
+Every duration in a rule document (``for:``, ``keep_firing_for:``, range selectors) and in the
 Alertmanager route (group wait and interval) is multiplied by one factor; the
 logic is untouched. A test that uses a factor of 1/30 waits 10 s where the
 production rules wait 5 minutes, and states its promise in those terms.
@@ -40,8 +40,9 @@ def scale_rules(document: dict[str, Any], factor: float) -> dict[str, Any]:
     for group in scaled["groups"]:
         for rule in group["rules"]:
             rule["expr"] = _RANGE.sub(lambda m: f"[{scale(m.group(1), factor)}]", rule["expr"])
-            if "for" in rule:
-                rule["for"] = scale(rule["for"], factor)
+            for key in ("for", "keep_firing_for"):
+                if key in rule:
+                    rule[key] = scale(rule[key], factor)
     return scaled
 
 

@@ -13,6 +13,7 @@ from collector.app import DEFAULT_RETENTION_DAYS, CollectorSettings, create_app
 from collector.provision import provision
 from collector.security import AccessLogWithoutQuery, hash_password, server_tls_context
 from collector.tokens import issue_token
+from inventory import criteria
 from inventory.load import DEFAULT_INVENTORY, load_inventory
 from inventory.yamlfile import ConfigError
 
@@ -45,9 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--simulated-wards", type=Path, default=None,
                        help="file listing ward codes (one per line) whose data is simulated; "
                             "their series carry simulated=\"true\"")
-    serve.add_argument("--report-interval", type=float, default=60.0,
-                       help="agents' probe interval in seconds, for the silent-agent check "
-                            "(default 60)")
+    serve.add_argument("--report-interval", type=float,
+                       default=criteria.DEFAULT_REPORT_INTERVAL_SECONDS,
+                       help="agents' ICMP interval in seconds, for the silent-agent check "
+                            "(default %(default)s)")
     serve.add_argument("--max-body-bytes", type=int, default=1 << 20,
                        help="largest accepted request body (default 1048576)")
     serve.add_argument("--speedtest-slots", type=int, default=1,

@@ -31,6 +31,7 @@ from collector.speedtest import add_speedtest_routes
 from collector.state import FleetState
 from collector.store import ReportStore, StoredReport, StoreUnavailable
 from collector.tokens import TokenBook
+from inventory import criteria
 from inventory.model import Inventory
 
 log = logging.getLogger("sansang.collector")
@@ -57,7 +58,7 @@ class CollectorSettings:
     tokens_path: Path
     database_path: Path
     simulated_wards: frozenset[str] = frozenset()
-    report_interval_seconds: float = 60.0
+    report_interval_seconds: float = criteria.DEFAULT_REPORT_INTERVAL_SECONDS
     max_body_bytes: int = 1 << 20
     speedtest_slots: int = 1
     rate_per_second: float = 2.0

@@ -34,6 +34,9 @@ _CORE_FAMILIES = [
     Family("sansang_link_contract_upload_bytes_per_second", "Contracted upload rate."),
     Family("sansang_device_info", "Device identity (always 1): role, whether it is critical."),
     Family("sansang_ntp_server_info", "An NTP server the ward's clock is checked against (1)."),
+    Family("sansang_ward_limit",
+           "The ward's own limit of a readiness condition (check, condition), in base units; "
+           "for bandwidth, the share of the contracted rate."),
 ]
 
 FAMILIES: dict[str, Family] = {

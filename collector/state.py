@@ -93,7 +93,8 @@ class FleetState:
         for code, ward in inventory.wards.items():
             self.wards[code] = WardState(
                 code, inventory.thresholds_for(code), simulated=code in simulated,
-                static_samples=inventory_series(ward),
+                static_samples=[*inventory_series(ward), *criteria.limit_samples(
+                    inventory.thresholds_for(code), report_interval_seconds)],
             )
         # metric -> the freshness of each check it is measured for (None: as long as the
         # ward's agent may stay silent), to know when a verdict's measurements grow old.

@@ -21,6 +21,7 @@ from dashboards.common import (
     Layout,
     Query,
     Settings,
+    alert_annotation,
     coloured_cells,
     dashboard,
     override,
@@ -31,6 +32,7 @@ from dashboards.common import (
     timeseries,
     ward_detail_link,
     ward_link,
+    ward_page_link,
     with_ward_labels,
 )
 
@@ -96,7 +98,8 @@ def build(settings: Settings) -> Dashboard:
         "Trạng thái từng phường / Ward verdicts",
         [Query(with_ward_labels(WARD_VERDICT), "{{name}}")],
         mappings=[VERDICT], text_mode="name", color_mode="background",
-        links=[ward_detail_link("${__field.labels.ward}")],
+        links=[ward_detail_link("${__field.labels.ward}"),
+               ward_page_link(settings, "${__field.labels.ward}")],
         description="One tile per ward: green ready, red not ready, purple silent. "
                     "Click a tile for the ward's detail.",
     ), 24, 12)
@@ -111,7 +114,7 @@ def build(settings: Settings) -> Dashboard:
         rename={"ward": "Mã / Code", "name": "Tên / Name", "kind": "Loại / Kind",
                 "cluster": "Cụm / Cluster", "province": "Tỉnh cũ / Province",
                 "Value #A": verdict, "Value #B": failing, "Value #C": last},
-        overrides=[ward_link("Mã / Code"), override(verdict, **coloured_cells(VERDICT)),
+        overrides=[ward_link("Mã / Code", settings), override(verdict, **coloured_cells(VERDICT)),
                    override(last, unit="s")],
         sort_by=verdict,
     ), 24, 14)
@@ -146,4 +149,5 @@ def build(settings: Settings) -> Dashboard:
         "Which ward centres are ready to serve citizens, which are not, and how the city "
         "trends toward go-live.",
         layout, [PROVINCE, CLUSTER],
+        annotations=[alert_annotation('cluster=~"$cluster"')],
     )

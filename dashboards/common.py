@@ -16,6 +16,7 @@ from typing import Any
 import attr
 from grafanalib._gen import DashboardEncoder
 from grafanalib.core import (
+    Annotations,
     Dashboard,
     GridPos,
     RowPanel,
@@ -28,10 +29,12 @@ from grafanalib.core import (
     TimeSeries,
 )
 
+from alerts.rules import DEFAULT_PUBLIC_URL
 from inventory.criteria import (
     CHECKS,
     CHECKS_BY_NAME,
     DEFAULT_REPORT_INTERVAL_SECONDS,
+    LIMIT_METRIC,
     Condition,
     limit_value,
 )
@@ -58,6 +61,8 @@ class Settings:
 
     thresholds: Thresholds = field(default_factory=Thresholds)
     report_interval_seconds: float = DEFAULT_REPORT_INTERVAL_SECONDS
+    # The collector's public address, for links to ward pages (the alerts' default too).
+    public_url: str = DEFAULT_PUBLIC_URL
 
     def limit(self, check: str, condition: str) -> float:
         """The condition's limit in base units, exactly as the verdicts and alerts use it."""
@@ -81,6 +86,15 @@ def _condition(check: str, condition: str) -> Condition:
         if candidate.name == condition:
             return candidate
     raise KeyError(f"the criteria table has no condition {check}/{condition}")
+
+
+def limit_query(check: str, condition: str, ward_matcher: str, scale: str = "",
+                legend: str = "giới hạn / limit") -> Query:
+    """The ward's own limit of a condition, from the collector's ``sansang_ward_limit``:
+    the line moves with a per-ward override, as the alert rule does."""
+    _condition(check, condition)
+    return Query(f'{scale}max({LIMIT_METRIC}{{{ward_matcher},check="{check}",'
+                 f'condition="{condition}"}})', legend)
 
 
 def step(color: str, value: float | None = None) -> dict[str, Any]:
@@ -249,9 +263,29 @@ def ward_detail_link(ward: str) -> dict[str, Any]:
             "url": f"/d/sansang-ward/sansang-ward?${{__url_time_range}}&var-ward={ward}"}
 
 
-def ward_link(field_name: str) -> dict[str, Any]:
-    """A table column whose cells (ward codes) open the ward's detail dashboard."""
-    return override(field_name, links=[ward_detail_link("${__value.raw}")])
+def ward_page_link(settings: Settings, ward: str) -> dict[str, Any]:
+    """A link to the ward's page on the collector; ``ward`` is a Grafana interpolation."""
+    return {"title": "Trang của phường / Ward page", "targetBlank": True,
+            "url": f"{settings.public_url.rstrip('/')}/ward/{ward}"}
+
+
+def ward_link(field_name: str, settings: Settings) -> dict[str, Any]:
+    """A table column whose cells (ward codes) open the ward's detail dashboard, or its
+    page on the collector."""
+    return override(field_name, links=[ward_detail_link("${__value.raw}"),
+                                       ward_page_link(settings, "${__value.raw}")])
+
+
+def alert_annotation(matchers: str = "") -> dict[str, Any]:
+    """Grafana annotations where alerts fired (Prometheus's ``ALERTS`` series)."""
+    selector = ",".join(m for m in ('alertstate="firing"', matchers) if m)
+    return {
+        "name": "Cảnh báo / Alerts", "datasource": dict(DATASOURCE), "enable": True,
+        "iconColor": "red", "expr": f"ALERTS{{{selector}}}", "step": "1m",
+        "titleFormat": "{{alertname}} ({{severity}})",
+        "textFormat": "{{ward}} {{check}}/{{condition}}",
+        "tagKeys": "ward,check,severity", "useValueForTime": False,
+    }
 
 
 class Layout:
@@ -282,15 +316,18 @@ class Layout:
 
 
 def dashboard(uid: str, title: str, description: str, layout: Layout,
-              variables: Sequence[Template], time_from: str = "now-24h") -> Dashboard:
+              variables: Sequence[Template], time_from: str = "now-24h",
+              annotations: Sequence[dict[str, Any]] = (),
+              links: Sequence[dict[str, Any]] = ()) -> Dashboard:
     return Dashboard(
         uid=uid, title=title, description=description, tags=[TAG],
         panels=layout.panels, templating=Templating(list=list(variables)),
         time=Time(time_from, "now"), refresh="1m", timezone=TIMEZONE,
-        graphTooltip=1,
+        graphTooltip=1, annotations=Annotations(list=list(annotations)),
         # Every sansang dashboard links to the others.
         links=[{"type": "dashboards", "tags": [TAG], "asDropdown": False, "keepTime": True,
-                "includeVars": False, "title": "sansang", "icon": "external link"}],
+                "includeVars": False, "title": "sansang", "icon": "external link"},
+               *links],
     )
 
 

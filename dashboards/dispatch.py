@@ -18,6 +18,7 @@ from dashboards.common import (
     Layout,
     Query,
     Settings,
+    alert_annotation,
     dashboard,
     override,
     stat,
@@ -63,7 +64,7 @@ def build(settings: Settings) -> Dashboard:
         [Query(with_ward_labels(FAILING_FOR, ["name", "cluster"]))],
         rename={"ward": code, "name": "Phường, xã / Ward", "cluster": "Cụm / Cluster",
                 "check": check, "Value": failing_for},
-        overrides=[ward_link(code), override(check, mappings=[CHECK_TITLES]),
+        overrides=[ward_link(code, settings), override(check, mappings=[CHECK_TITLES]),
                    override(failing_for, unit="dtdurations")],
         sort_by=failing_for, descending=True,
         description="Every failing check of every selected ward, longest failing first, "
@@ -76,7 +77,7 @@ def build(settings: Settings) -> Dashboard:
         [Query(with_ward_labels(SILENT_FOR, ["name", "cluster"]))],
         rename={"ward": code, "name": "Phường, xã / Ward", "cluster": "Cụm / Cluster",
                 "Value": silent_for},
-        overrides=[ward_link(code), override(silent_for, unit="dtdurations")],
+        overrides=[ward_link(code, settings), override(silent_for, unit="dtdurations")],
         sort_by=silent_for, descending=True,
         description="Wards whose agent stopped reporting: check its power and its path to "
                     "the collector first. Agents that never reported are in the dispatch "
@@ -94,7 +95,7 @@ def build(settings: Settings) -> Dashboard:
                 "link": "Đường truyền / Link", "platform": "Hệ thống / Platform",
                 "resolver": "DNS", "device": "Thiết bị / Device",
                 "interface": "Cổng / Interface", "Value": active_for},
-        overrides=[ward_link(code), override(check, mappings=[CHECK_TITLES]),
+        overrides=[ward_link(code, settings), override(check, mappings=[CHECK_TITLES]),
                    override(active_for, unit="dtdurations")],
         sort_by=active_for, descending=True,
         description="Pending and firing alerts of the selected wards: the exact target, "
@@ -105,4 +106,5 @@ def build(settings: Settings) -> Dashboard:
         UID, "sansang · Điều phối kỹ thuật / Technician dispatch",
         "Which wards to visit, what fails there and since when.",
         layout, [PROVINCE, CLUSTER, CHECK],
+        annotations=[alert_annotation('cluster=~"$cluster"')],
     )

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from dashboards import city, dispatch, platforms, ward
-from dashboards.common import DATASOURCE, TAG, Settings, render, to_json
+from dashboards.common import DATASOURCE, DEFAULT_PUBLIC_URL, TAG, Settings, render, to_json
 from inventory.criteria import DEFAULT_REPORT_INTERVAL_SECONDS
 from inventory.load import DEFAULT_INVENTORY, load_inventory
 from inventory.yamlfile import ConfigError
@@ -60,11 +60,11 @@ providers:
 
 
 def render_files(inventory_path: Path = DEFAULT_INVENTORY,
-                 report_interval_seconds: float = DEFAULT_REPORT_INTERVAL_SECONDS
-                 ) -> dict[Path, str]:
+                 report_interval_seconds: float = DEFAULT_REPORT_INTERVAL_SECONDS,
+                 public_url: str = DEFAULT_PUBLIC_URL) -> dict[Path, str]:
     """Relative output path -> file text."""
     inventory = load_inventory(inventory_path)
-    settings = Settings(inventory.thresholds, report_interval_seconds)
+    settings = Settings(inventory.thresholds, report_interval_seconds, public_url)
     names: dict[str, str] = {pid: p.name or pid for pid, p in inventory.platforms.items()}
     boards = [city.build(settings), ward.build(settings), dispatch.build(settings),
               platforms.build(settings, names)]
@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="inventory whose thresholds draw the limit lines")
     parser.add_argument("--report-interval", type=float, default=DEFAULT_REPORT_INTERVAL_SECONDS,
                         help="the agents' report interval in seconds (default %(default)s)")
+    parser.add_argument("--public-url", default=DEFAULT_PUBLIC_URL,
+                        help="the collector's public address; ward links open "
+                             "<this>/ward/<code> (default %(default)s)")
     parser.add_argument("--out", type=Path, default=DASHBOARDS_DIR,
                         help="folder to write json/ and provisioning/ into (default: this "
                              "package's folder)")
@@ -108,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="write nothing; exit 1 with a diff if the files are stale")
     args = parser.parse_args(argv)
     try:
-        files = render_files(args.inventory, args.report_interval)
+        files = render_files(args.inventory, args.report_interval, args.public_url)
     except ConfigError as exc:
         print(f"invalid inventory {args.inventory}:", file=sys.stderr)
         for line in exc.problems:

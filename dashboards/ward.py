@@ -2,13 +2,14 @@
 the link (RTT band, jitter, loss, bandwidth against the contract, DNS), the four platforms,
 the devices and their interfaces, the UPS, and the ward's alerts.
 
-Threshold lines are the city's limits from the criteria table; a ward with its own
-override in the inventory is judged on that, which its checks panel shows.
+Limit lines are the ward's own limits, the collector's ``sansang_ward_limit`` series, so a
+per-ward override in the inventory moves the line as it moves the verdict and the alert.
+Alerts show as annotations; the dashboard links the ward's page on the collector.
 """
 
 from __future__ import annotations
 
-from grafanalib.core import Dashboard
+from grafanalib.core import Dashboard, TimeSeries
 
 from dashboards.common import (
     BLUE,
@@ -20,8 +21,10 @@ from dashboards.common import (
     Layout,
     Query,
     Settings,
+    alert_annotation,
     coloured_cells,
     dashboard,
+    limit_query,
     override,
     stat,
     step,
@@ -29,6 +32,7 @@ from dashboards.common import (
     timeseries,
     value_mapping,
     variable,
+    ward_page_link,
 )
 from inventory.criteria import DAY_SECONDS
 
@@ -48,20 +52,32 @@ WARD = variable(
 W = 'ward="$ward"'
 
 
-def _dashed(ref_id: str) -> dict[str, object]:
-    return {"matcher": {"id": "byFrameRefID", "options": ref_id}, "properties": [
-        {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
-    ]}
+def _dashed(ref_id: str, color: str | None = None) -> dict[str, object]:
+    properties: list[dict[str, object]] = [
+        {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}}]
+    if color:
+        properties.append({"id": "color", "value": {"mode": "fixed", "fixedColor": color}})
+    return {"matcher": {"id": "byFrameRefID", "options": ref_id}, "properties": properties}
 
 
-def _bandwidth(direction: str, settings: Settings) -> list[Query]:
-    ratio = settings.limit("bandwidth", direction)
+def _limited(title: str, queries: list[Query], check: str, condition: str, *,
+             unit: str, minimum: int | None = None, maximum: int | None = None,
+             overrides: tuple[dict[str, object], ...] = ()) -> TimeSeries:
+    """A graph with the ward's own limit drawn as a red dashed line."""
+    ref_id = chr(ord("A") + len(queries))
+    return timeseries(title, [*queries, limit_query(check, condition, W)], unit=unit,
+                      overrides=[*overrides, _dashed(ref_id, RED)], minimum=minimum,
+                      maximum=maximum)
+
+
+def _bandwidth(direction: str) -> list[Query]:
     contract = f"sansang_link_contract_{direction}_bytes_per_second{{{W}}} * 8"
+    limit = limit_query("bandwidth", direction, W).expr
     return [
         Query(f"sansang_bandwidth_{direction}_bytes_per_second{{{W}}} * 8",
               "{{link}} đo được / measured"),
         Query(contract, "{{link}} hợp đồng / contract"),
-        Query(f"{contract} * {ratio:g}", f"{{{{link}}}} tối thiểu / minimum ({ratio:.0%})"),
+        Query(f"{contract} * on() group_left() {limit}", "{{link}} tối thiểu / minimum"),
     ]
 
 
@@ -87,31 +103,32 @@ def build(settings: Settings) -> Dashboard:
                                 "ready until it has one."), 8, 4)
 
     layout.row("Đường truyền / Link")
-    layout.add(timeseries(
+    layout.add(_limited(
         "Độ trễ / Round-trip time (min–avg–max)",
         [Query(f"min(sansang_icmp_rtt_min_seconds{{{W}}})", "min"),
          Query(f"max(sansang_icmp_rtt_max_seconds{{{W}}})", "max"),
          Query(f"sansang_icmp_rtt_avg_seconds{{{W}}}", "avg {{target}}")],
-        unit="s", steps=settings.steps("latency", "rtt_avg"),
+        "latency", "rtt_avg", unit="s",
         # Smokeping's band: the spread between the fastest and slowest echo of each run.
-        overrides=[override("max", custom__fillBelowTo="min", custom__fillOpacity=25,
+        overrides=(override("max", custom__fillBelowTo="min", custom__fillOpacity=25,
                             custom__lineWidth=0, color={"mode": "fixed", "fixedColor": BLUE}),
                    override("min", custom__lineWidth=0,
-                            color={"mode": "fixed", "fixedColor": BLUE})],
+                            color={"mode": "fixed", "fixedColor": BLUE})),
     ), 12, 8)
-    layout.add(timeseries("Độ dao động / Jitter",
-                          [Query(f"sansang_icmp_jitter_seconds{{{W}}}", "{{target}}")],
-                          unit="s", steps=settings.steps("jitter", "jitter")), 6, 8)
-    layout.add(timeseries("Mất gói / Packet loss",
-                          [Query(f"sansang_icmp_loss_ratio{{{W}}}", "{{target}}")],
-                          unit="percentunit", steps=settings.steps("loss", "loss"),
-                          minimum=0), 6, 8)
-    layout.add(timeseries("Tải xuống / Download", _bandwidth("download", settings), unit="bps",
-                          overrides=[_dashed("B"), _dashed("C")], minimum=0), 12, 8)
-    layout.add(timeseries("Tải lên / Upload", _bandwidth("upload", settings), unit="bps",
-                          overrides=[_dashed("B"), _dashed("C")], minimum=0), 12, 8)
-    layout.add(timeseries("DNS", [Query(f"sansang_dns_lookup_seconds{{{W}}}", "{{resolver}}")],
-                          unit="s", steps=settings.steps("dns", "slow")), 16, 6)
+    layout.add(_limited("Độ dao động / Jitter",
+                        [Query(f"sansang_icmp_jitter_seconds{{{W}}}", "{{target}}")],
+                        "jitter", "jitter", unit="s"), 6, 8)
+    layout.add(_limited("Mất gói / Packet loss",
+                        [Query(f"sansang_icmp_loss_ratio{{{W}}}", "{{target}}"),
+                         limit_query("loss", "heavy", W, legend="mất gói nặng / heavy loss")],
+                        "loss", "loss", unit="percentunit", minimum=0,
+                        overrides=(_dashed("B", RED),)), 6, 8)
+    layout.add(timeseries("Tải xuống / Download", _bandwidth("download"), unit="bps",
+                          overrides=[_dashed("B"), _dashed("C", RED)], minimum=0), 12, 8)
+    layout.add(timeseries("Tải lên / Upload", _bandwidth("upload"), unit="bps",
+                          overrides=[_dashed("B"), _dashed("C", RED)], minimum=0), 12, 8)
+    layout.add(_limited("DNS", [Query(f"sansang_dns_lookup_seconds{{{W}}}", "{{resolver}}")],
+                        "dns", "slow", unit="s"), 16, 6)
     layout.add(stat("DNS trả lời / answers",
                     [Query(f"max by (resolver) (sansang_dns_up{{{W}}})", "{{resolver}}")],
                     mappings=[UP], color_mode="background"), 8, 6)
@@ -125,9 +142,9 @@ def build(settings: Settings) -> Dashboard:
     layout.add(stat("Truy cập / Reachable",
                     [Query(f"max by (platform) (sansang_platform_up{{{W}}})", "{{platform}}")],
                     mappings=[UP], text_mode="value_and_name", color_mode="background"), 8, 8)
-    layout.add(timeseries("Thời gian phản hồi / Response time",
-                          [Query(f"sansang_platform_response_seconds{{{W}}}", "{{platform}}")],
-                          unit="s", steps=settings.steps("platforms", "slow")), 10, 8)
+    layout.add(_limited("Thời gian phản hồi / Response time",
+                        [Query(f"sansang_platform_response_seconds{{{W}}}", "{{platform}}")],
+                        "platforms", "slow", unit="s"), 10, 8)
     layout.add(stat(
         "Chứng chỉ TLS còn / TLS days left",
         [Query(f"(sansang_platform_tls_expiry_timestamp_seconds{{{W}}} - time()) / 86400",
@@ -181,13 +198,12 @@ def build(settings: Settings) -> Dashboard:
                     mappings=[value_mapping({"0": ("Điện lưới / Mains", GREEN),
                                              "1": ("Chạy pin / On battery", RED)})],
                     text_mode="value_and_name", color_mode="background"), 8, 6)
-    layout.add(timeseries("Pin / Battery charge",
-                          [Query(f"sansang_ups_battery_charge_ratio{{{W}}}", "{{device}}")],
-                          unit="percentunit", steps=settings.steps("power", "charge"),
-                          minimum=0, maximum=1), 8, 6)
-    layout.add(timeseries("Thời gian lưu điện / Runtime on battery",
-                          [Query(f"sansang_ups_runtime_seconds{{{W}}}", "{{device}}")],
-                          unit="s", steps=settings.steps("power", "runtime"), minimum=0), 8, 6)
+    layout.add(_limited("Pin / Battery charge",
+                        [Query(f"sansang_ups_battery_charge_ratio{{{W}}}", "{{device}}")],
+                        "power", "charge", unit="percentunit", minimum=0, maximum=1), 8, 6)
+    layout.add(_limited("Thời gian lưu điện / Runtime on battery",
+                        [Query(f"sansang_ups_runtime_seconds{{{W}}}", "{{device}}")],
+                        "power", "runtime", unit="s", minimum=0), 8, 6)
 
     layout.row("Cảnh báo / Alerts")
     layout.add(table(
@@ -206,4 +222,6 @@ def build(settings: Settings) -> Dashboard:
         UID, "sansang · Phường / Ward detail",
         "One ward: its verdict and checks, link, platforms, devices and power.",
         layout, [CLUSTER_ANY, WARD], time_from="now-6h",
+        annotations=[alert_annotation(W)],
+        links=[{**ward_page_link(settings, "${ward}"), "type": "link", "icon": "doc"}],
     )

@@ -49,14 +49,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from inventory.model import PLATFORM_IDS, Thresholds
 from probes.series import Sample
 
-Comparison = Literal["<=", ">=", "=="]
+Comparison = Literal["<=", "<", ">=", "=="]
 Measure = Literal["value", "age", "remaining", "magnitude"]
 Unit = Literal["seconds", "duration", "ratio", "bits_per_second", "state"]
 Severity = Literal["warning", "critical"]
@@ -65,7 +65,9 @@ Language = Literal["vi", "en"]
 # A scale that is not a constant: the agent's report interval, known to the caller.
 REPORT_INTERVAL = "report_interval"
 DAY_SECONDS = 86400.0
-DEFAULT_REPORT_INTERVAL_SECONDS = 60.0
+# The agents' ICMP and report interval at production settings: short enough that a
+# silent agent is noticed within the alerting promise (docs/alerting.md).
+DEFAULT_REPORT_INTERVAL_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,15 @@ class Condition:
     window: str | None = None
     severity: Severity | None = None
     for_: str | None = None
+    # How long the alert stays firing after the condition stops holding, so a value
+    # hovering at its limit sends one notification, not one per crossing.
+    keep_firing_for: str | None = None
+    # Fails only when every item fails (100 % loss to every core host), as one failure
+    # of the ward; the alert then carries no item label.
+    every_item: bool = False
+    # Conditions of the same check this one makes redundant for the same item (or for
+    # the whole ward with ``every_item``): Alertmanager holds them back while it fires.
+    inhibits: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,7 @@ class Check:
     item_labels: tuple[str, ...]
     conditions: tuple[Condition, ...]
     missing: Missing | None = None
+    keep_firing_for: str = "5m"
     # How old the check's newest measurement may be before it is stale (never a pass):
     # None means as long as the agent may stay silent, for checks probed every round.
     freshness_seconds: float | None = None
@@ -191,9 +203,11 @@ CHECKS: tuple[Check, ...] = (
         item_labels=(),
         conditions=(
             Condition(
+                # The limit (three report intervals) is the wait already: no for: on top,
+                # so a dead agent or a cut line pages within two minutes.
                 name="silent", metric="sansang_agent_last_report_timestamp_seconds",
                 passes_when="<=", threshold="agent_silent_intervals", scale=REPORT_INTERVAL,
-                measure="age", unit="duration",
+                measure="age", unit="duration", for_="0s", keep_firing_for="1m",
                 problem_vi="thiết bị đo (agent) không gửi báo cáo đã {value}, "
                            "quá giới hạn {threshold}",
                 problem_en="the agent has not reported for {value}; the limit is {threshold}",
@@ -208,7 +222,7 @@ CHECKS: tuple[Check, ...] = (
         ),
     ),
     Check(
-        name="latency", alert="WardHighLatency", severity="warning", for_="10m",
+        name="latency", alert="WardHighLatency", severity="warning", for_="5m",
         title_vi="Độ trễ cao", title_en="High latency",
         hint_en="Compare with the backup link and look for a saturated uplink before "
                 "calling the ISP.",
@@ -216,7 +230,10 @@ CHECKS: tuple[Check, ...] = (
         conditions=(
             Condition(
                 name="rtt_avg", metric="sansang_icmp_rtt_avg_seconds", passes_when="<=",
-                threshold="latency_avg_seconds", unit="seconds",
+                # Slow is not down: a ten-minute mean, and fifteen minutes of grace
+                # before it resolves, so a value at its limit pages once or not at all.
+                threshold="latency_avg_seconds", unit="seconds", window="10m",
+                keep_firing_for="15m",
                 problem_vi="độ trễ trung bình đến {target} là {value}, vượt ngưỡng {threshold}",
                 problem_en="average round-trip time to {target} is {value}, above the limit "
                            "of {threshold}",
@@ -224,7 +241,7 @@ CHECKS: tuple[Check, ...] = (
         ),
     ),
     Check(
-        name="jitter", alert="WardHighJitter", severity="warning", for_="10m",
+        name="jitter", alert="WardHighJitter", severity="warning", for_="5m",
         title_vi="Độ dao động trễ cao", title_en="High jitter",
         hint_en="Jitter hurts video conferencing first; look for a saturated link or "
                 "Wi-Fi between the agent and the router.",
@@ -232,7 +249,8 @@ CHECKS: tuple[Check, ...] = (
         conditions=(
             Condition(
                 name="jitter", metric="sansang_icmp_jitter_seconds", passes_when="<=",
-                threshold="jitter_seconds", unit="seconds",
+                threshold="jitter_seconds", unit="seconds", window="10m",
+                keep_firing_for="15m",
                 problem_vi="độ dao động trễ (jitter) đến {target} là {value}, "
                            "vượt ngưỡng {threshold}",
                 problem_en="jitter to {target} is {value}, above the limit of {threshold}",
@@ -240,16 +258,36 @@ CHECKS: tuple[Check, ...] = (
         ),
     ),
     Check(
-        name="loss", alert="WardPacketLoss", severity="warning", for_="5m",
+        name="loss", alert="WardPacketLoss", severity="warning", for_="2m",
         title_vi="Mất gói tin", title_en="Packet loss",
         hint_en="Check cabling and interface errors on the ward router, then the ISP line.",
         item_labels=("target",),
         conditions=(
             Condition(
+                # A cut line: one agent run (10 packets) lost whole to every core host,
+                # seen twice. Pages in under two minutes.
+                name="outage", metric="sansang_icmp_loss_ratio", passes_when="<",
+                threshold=1.0, unit="ratio", severity="critical", for_="15s",
+                keep_firing_for="2m", every_item=True, inhibits=("heavy", "loss"),
+                problem_vi="mất kết nối hoàn toàn: mất {value} gói tin đến mọi máy chủ lõi",
+                problem_en="the line is down: {value} of packets lost to every core host",
+            ),
+            Condition(
+                # Heavy loss on a short window: four runs (40 packets) resolve 20 %.
+                name="heavy", metric="sansang_icmp_loss_ratio", passes_when="<",
+                threshold="heavy_loss_ratio", unit="ratio", window="1m", severity="critical",
+                for_="30s", keep_firing_for="5m", inhibits=("loss",),
+                problem_vi="mất gói nặng: tỷ lệ mất gói đến {target} là {value}, "
+                           "ngưỡng {threshold}",
+                problem_en="heavy packet loss to {target}: {value}, the limit for heavy "
+                           "loss is {threshold}",
+            ),
+            Condition(
                 name="loss", metric="sansang_icmp_loss_ratio", passes_when="<=",
                 # An agent run sends 10 packets, so one run's loss moves in steps of
-                # 10 %; ten minutes of runs (about 100 packets) resolve the 1 % limit.
-                threshold="loss_ratio", unit="ratio", window="10m",
+                # 10 %; ten minutes of runs (400 packets) resolve the 1 % limit, and a
+                # quarter of an hour of grace keeps a loss at its limit from flapping.
+                threshold="loss_ratio", unit="ratio", window="10m", keep_firing_for="15m",
                 problem_vi="tỷ lệ mất gói đến {target} là {value}, vượt ngưỡng {threshold}",
                 problem_en="packet loss to {target} is {value}, above the limit of {threshold}",
             ),
@@ -293,8 +331,9 @@ CHECKS: tuple[Check, ...] = (
         item_labels=("platform",),
         conditions=(
             Condition(
+                # A platform that does not answer is neither slow nor about to expire.
                 name="down", metric="sansang_platform_up", passes_when="==", threshold=1.0,
-                unit="state",
+                unit="state", inhibits=("slow", "tls_expiry"),
                 problem_vi="không truy cập được hệ thống {platform}",
                 problem_en="platform {platform} does not answer with success",
             ),
@@ -379,8 +418,10 @@ CHECKS: tuple[Check, ...] = (
         conditions=(
             Condition(
                 # Mains lost is urgent: the UPS's runtime is the time left to act.
+                # On battery, charge and runtime fall by themselves: this alert says it.
                 name="on_battery", metric="sansang_ups_on_battery", passes_when="==",
                 threshold=0.0, unit="state", severity="critical", for_="2m",
+                inhibits=("charge", "runtime"),
                 problem_vi="UPS {device} đang chạy bằng pin (mất điện lưới)",
                 problem_en="UPS {device} is running on battery (mains power lost)",
             ),
@@ -616,6 +657,30 @@ def limit_value(
     return base * float(condition.scale)
 
 
+LIMIT_METRIC = "sansang_ward_limit"
+
+
+def limited_conditions() -> Iterator[tuple[Check, Condition]]:
+    """The conditions whose limit is a threshold (a ward may override it): those the
+    collector exports as ``sansang_ward_limit`` series and the rules compare against."""
+    for check in CHECKS:
+        for condition in check.conditions:
+            if isinstance(condition.threshold, str):
+                yield check, condition
+
+
+def limit_samples(
+    thresholds: Thresholds, report_interval_seconds: float = DEFAULT_REPORT_INTERVAL_SECONDS,
+) -> list[Sample]:
+    """``sansang_ward_limit{check,condition}`` for one ward: each threshold's limit in base
+    units (before ``relative_to``: the bandwidth limit is the ratio of the contract)."""
+    return [
+        (LIMIT_METRIC, (("check", check.name), ("condition", condition.name)),
+         limit_value(condition, thresholds, report_interval_seconds))
+        for check, condition in limited_conditions()
+    ]
+
+
 def evaluate_ward(
     samples: Iterable[Sample], thresholds: Thresholds, now: float, silent_after_seconds: float
 ) -> dict[str, CheckOutcome]:
@@ -671,6 +736,7 @@ def ward_ready(outcomes: Mapping[str, CheckOutcome]) -> bool:
 
 _PASSES = {
     "<=": lambda value, limit: value <= limit,
+    "<": lambda value, limit: value < limit,
     ">=": lambda value, limit: value >= limit,
     "==": lambda value, limit: value == limit,
 }
@@ -692,6 +758,7 @@ def _evaluate(
         else:
             limit = limit_value(condition, thresholds)
         item_labels = check.item_labels + condition.extra_labels
+        items: list[tuple[bool, FailingItem]] = []
         for sample in by_metric.get(condition.metric, ()):
             if condition.only and not _listed(sample, condition.only, by_metric):
                 continue
@@ -703,13 +770,21 @@ def _evaluate(
                 item_limit = limit * reference.value
             measured = _measure(condition.measure, sample.value, now)
             judged = True
-            if not _PASSES[condition.passes_when](measured, item_limit):
-                failing.append(FailingItem(
-                    check.name, condition.name,
-                    {k: sample.labels[k] for k in item_labels if k in sample.labels},
-                    measured, item_limit,
-                    sample.value if condition.measure == "age" else None,
-                ))
+            items.append((
+                not _PASSES[condition.passes_when](measured, item_limit),
+                FailingItem(check.name, condition.name,
+                            {k: sample.labels[k] for k in item_labels if k in sample.labels},
+                            measured, item_limit,
+                            sample.value if condition.measure == "age" else None),
+            ))
+        if condition.every_item:
+            # One failure of the ward, at the best item's value, when no item passes.
+            if items and all(fails for fails, _ in items):
+                best = min(items, key=lambda item: item[1].value or 0.0)[1]
+                failing.append(FailingItem(check.name, condition.name, {}, best.value,
+                                           best.threshold))
+        else:
+            failing.extend(item for fails, item in items if fails)
     nothing_expected = False
     if check.missing is not None:
         expected = _expected(check.missing, by_metric)

@@ -7,6 +7,7 @@ listing every problem as ``file:line: field.path: what was expected``.
 from __future__ import annotations
 
 import csv
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -97,6 +98,7 @@ def load_inventory(path: Path | str) -> Inventory:
             continue
         problems += _check_references(path, lines, document, wards[code])
 
+    problems += _check_teams(path, lines, document, wards)
     if problems:
         raise ConfigError(problems)
     # The city's NTP servers for every ward that does not name its own.
@@ -115,6 +117,7 @@ def load_inventory(path: Path | str) -> Inventory:
         credentials=document.credentials,
         wards=dict(sorted(wards.items())),
         series_budget=document.series_budget,
+        teams=document.teams,
     )
 
 
@@ -158,4 +161,30 @@ def _check_references(
                 f"wards.{ward.code}.links[{index}].id: duplicate link id {link_id!r}; "
                 "expected each link id once per ward"
             )
+    return problems
+
+
+def _check_teams(
+    path: Path, lines: Mapping[tuple[str | int, ...], int], document: InventoryFile,
+    wards: Mapping[str, Ward],
+) -> list[str]:
+    """Each team's clusters exist (with a "did you mean"), and no cluster has two teams:
+    an alert must reach one team, not none by a typo and not two by a copy."""
+    problems = []
+    known = sorted({ward.cluster for ward in wards.values()})
+    covered: dict[str, str] = {}
+    for team_id, team in document.teams.items():
+        for index, cluster in enumerate(team.clusters):
+            where = f"{path}:{lines.get(('teams', team_id, 'clusters', index), '?')}: " \
+                    f"teams.{team_id}.clusters[{index}]"
+            if cluster not in known:
+                close = difflib.get_close_matches(cluster, known, 1, 0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.append(f"{where}: expected a cluster of the ward list, "
+                                f"got {cluster!r}{hint}")
+            elif cluster in covered:
+                problems.append(f"{where}: cluster {cluster!r} is already covered by team "
+                                f"{covered[cluster]}; expected one team per cluster")
+            else:
+                covered[cluster] = team_id
     return problems

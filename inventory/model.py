@@ -49,6 +49,8 @@ class Thresholds(Strict):
     latency_avg_seconds: float = Field(default=0.100, gt=0)
     jitter_seconds: float = Field(default=0.030, gt=0)
     loss_ratio: float = Field(default=0.01, ge=0, le=1)
+    # Loss from here on pages on a short window (a line about to fail), not a long one.
+    heavy_loss_ratio: float = Field(default=0.2, gt=0, le=1)
     bandwidth_contract_ratio: float = Field(default=0.8, gt=0, le=1)
     platform_response_seconds: float = Field(default=2.0, gt=0)
     tls_min_days: float = Field(default=14, ge=0)
@@ -66,6 +68,7 @@ class ThresholdOverrides(Strict):
     latency_avg_seconds: float | None = Field(default=None, gt=0)
     jitter_seconds: float | None = Field(default=None, gt=0)
     loss_ratio: float | None = Field(default=None, ge=0, le=1)
+    heavy_loss_ratio: float | None = Field(default=None, gt=0, le=1)
     bandwidth_contract_ratio: float | None = Field(default=None, gt=0, le=1)
     platform_response_seconds: float | None = Field(default=None, gt=0)
     tls_min_days: float | None = Field(default=None, ge=0)
@@ -212,6 +215,36 @@ class SnmpCredentials(Strict):
         return self
 
 
+class Team(Strict):
+    """Who is told about a ward's alerts: the NOC (``everything``) or the technicians of
+    some clusters. Each message goes to the team's e-mail addresses, its Telegram chat and,
+    with ``zalo_group``, the chat relay; in the team's ``language`` (Vietnamese by default,
+    English under it for ``en``). The name and phone are what a ward page shows as "who to
+    call"."""
+
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    emails: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=200)], ...] = ()
+    # A Telegram chat id: a group's is negative (-100…); its bot token is a deploy secret.
+    telegram_chat_id: int | None = None
+    # The group the Zalo relay posts to; the relay is a webhook (docs/alerting.md).
+    zalo_group: str | None = Field(default=None, pattern=IDENTIFIER)
+    language: Literal["vi", "en"] = "vi"
+    # The clusters (``sansang_ward_info``'s cluster, by default a former district) it covers.
+    clusters: tuple[str, ...] = ()
+    # The NOC: every alert of every ward, whatever its cluster.
+    everything: bool = False
+
+    @model_validator(mode="after")
+    def _reachable_and_scoped(self) -> Team:
+        if not (self.emails or self.telegram_chat_id is not None or self.zalo_group):
+            raise ValueError("emails, telegram_chat_id or zalo_group (without one, no "
+                             "message reaches the team)")
+        if self.everything == bool(self.clusters):
+            raise ValueError("clusters or everything: true (the NOC), one of the two")
+        return self
+
+
 class InventoryFile(Strict):
     """The YAML document as written by people."""
 
@@ -228,6 +261,8 @@ class InventoryFile(Strict):
     thresholds: Thresholds = Thresholds()
     series_budget: SeriesBudget = SeriesBudget()
     credentials: dict[str, SnmpCredentials] = {}
+    # Who receives alerts, by team id: the NOC and one team per group of clusters.
+    teams: dict[Annotated[str, Field(pattern=IDENTIFIER)], Team] = {}
     wards: dict[str, WardDetails] = {}
 
 
@@ -243,6 +278,13 @@ class Inventory(Strict):
     credentials: dict[str, SnmpCredentials]
     wards: dict[str, Ward]
     series_budget: SeriesBudget = SeriesBudget()
+    teams: dict[str, Team] = {}
+
+    def team_for(self, ward_code: str) -> tuple[str, Team] | None:
+        """The technician team (id, team) of the ward's cluster, if one covers it."""
+        cluster = self.wards[ward_code].cluster
+        return next(((team_id, team) for team_id, team in self.teams.items()
+                     if cluster in team.clusters), None)
 
     def thresholds_for(self, ward_code: str) -> Thresholds:
         return self.wards[ward_code].thresholds.apply(self.thresholds)

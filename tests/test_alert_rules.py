@@ -6,29 +6,25 @@ import json
 import re
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
-import pytest
 import yaml
 
 from alerts import generate
-from alerts.promql import limit_groups
-from alerts.rules import RECORDING_RULES, rule_groups
+from alerts.routing import BOT_TOKEN_PLACEHOLDER
+from alerts.rules import DEFAULT_RUNBOOK_BASE_URL, RECORDING_RULES, rule_groups
 from inventory.criteria import (
     CHECKS,
     CHECKS_BY_NAME,
     NOT_READY,
     agent_silent_after_seconds,
     evaluate_ward,
+    limit_samples,
 )
 from inventory.load import DEFAULT_INVENTORY, load_inventory
 from inventory.model import ThresholdOverrides
 from probes.series import sample
 from tests.lab.require import require_binary
-from tests.lab.servers import free_port, http_get, http_post_json, spawn, stop_process, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 ALERTS = ROOT / "alerts"
@@ -60,14 +56,14 @@ def test_checked_in_files_are_what_the_generator_writes():
 def test_a_stale_file_fails_the_check_with_a_diff(tmp_path):
     assert generate.main(["--output-dir", str(tmp_path)]) == 0
     rules = tmp_path / "rules" / "sansang-alerts.yml"
-    rules.write_text(rules.read_text(encoding="utf-8").replace("> 0.1)", "> 0.2)"),
+    rules.write_text(rules.read_text(encoding="utf-8").replace("[10m]", "[20m]"),
                      encoding="utf-8")
     result = run(sys.executable, "-m", "alerts.generate", "--check",
                  "--output-dir", str(tmp_path))
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert any(line.startswith("-") and "> 0.2)" in line for line in lines)
-    assert any(line.startswith("+") and "> 0.1)" in line for line in lines)
+    assert any(line.startswith("-") and "[20m]" in line for line in lines)
+    assert any(line.startswith("+") and "[10m]" in line for line in lines)
 
 
 def test_promtool_accepts_the_rules():
@@ -90,8 +86,11 @@ def test_the_rules_have_every_alert_of_the_design_with_its_labels_and_annotation
         assert rule["labels"]["severity"] in ("warning", "critical")
         # ward comes from the expression; cluster and name from the join with ward info.
         assert "group_left(cluster, name) sansang_ward_info" in rule["expr"]
-        assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}
-        assert (ROOT / rule["annotations"]["runbook_url"]).is_file()
+        assert set(rule["annotations"]) == {"summary", "description", "runbook_url", "ward_url"}
+        runbook = rule["annotations"]["runbook_url"]
+        assert runbook.startswith(DEFAULT_RUNBOOK_BASE_URL + "/")
+        assert (ROOT / "docs" / "runbooks" / runbook.rsplit("/", 1)[1]).is_file()
+        assert rule["annotations"]["ward_url"].endswith("/ward/{{ $labels.ward }}")
     records = [rule["record"] for rule in document["groups"][0]["rules"]]
     assert records == [record for record, _, _ in RECORDING_RULES]
     assert all(record.startswith("sansang:") for record in records)
@@ -112,7 +111,7 @@ def test_every_alert_rule_fires_in_a_unit_test_and_every_alert_has_a_quiet_case(
     assert quiet == DESIGN_ALERTS
 
 
-def test_a_changed_threshold_changes_both_the_verdict_and_the_rule(tmp_path):
+def test_an_override_changes_the_verdict_and_the_limit_series_but_not_the_rule(tmp_path):
     shipped = load_inventory(DEFAULT_INVENTORY)
     ward = shipped.wards["25747"].model_copy(
         update={"thresholds": ThresholdOverrides(latency_avg_seconds=0.05)})
@@ -126,18 +125,19 @@ def test_a_changed_threshold_changes_both_the_verdict_and_the_rule(tmp_path):
     assert verdict(shipped.thresholds_for("25747")) is True
     assert verdict(inventory.thresholds_for("25747")) is False
 
-    def latency_expr(inv):
-        rules = alert_rules(rule_groups(inv))
-        return next(r["expr"] for r in rules if r["alert"] == "WardHighLatency")
+    def latency_limit(inv):
+        return next(value for _, labels, value in limit_samples(inv.thresholds_for("25747"))
+                    if dict(labels) == {"check": "latency", "condition": "rtt_avg"})
 
-    assert 'sansang_icmp_rtt_avg_seconds{ward="25747"} > 0.05' not in latency_expr(shipped)
-    changed_expr = latency_expr(inventory)
-    assert 'sansang_icmp_rtt_avg_seconds{ward="25747"} > 0.05' in changed_expr
-    assert 'sansang_icmp_rtt_avg_seconds{ward!~"25747|26968"} > 0.1' in changed_expr
+    assert (latency_limit(shipped), latency_limit(inventory)) == (0.1, 0.05)
+    # The rules never see the inventory: one rule per condition, whatever the overrides.
+    latency_rules = [r for r in alert_rules(rule_groups()) if r["alert"] == "WardHighLatency"]
+    assert len(latency_rules) == 1
+    assert 'sansang_ward_limit{check="latency",condition="rtt_avg"}' in latency_rules[0]["expr"]
 
-    # And Prometheus agrees: the same 70 ms now fires for that ward.
+    # And Prometheus agrees: the same 70 ms fires against that ward's own limit series.
     promtool = require_binary("promtool")["promtool"]
-    (tmp_path / "rules.yml").write_text(generate.dump(rule_groups(inventory)), encoding="utf-8")
+    (tmp_path / "rules.yml").write_text(generate.dump(rule_groups()), encoding="utf-8")
     (tmp_path / "test.yml").write_text(yaml.safe_dump({
         "rule_files": ["rules.yml"],
         "evaluation_interval": "1m",
@@ -146,6 +146,8 @@ def test_a_changed_threshold_changes_both_the_verdict_and_the_rule(tmp_path):
             "input_series": [
                 {"series": 'sansang_ward_info{ward="25747",name="P",cluster="C"}',
                  "values": "1x20"},
+                {"series": 'sansang_ward_limit{ward="25747",check="latency",condition="rtt_avg"}',
+                 "values": f"{latency_limit(inventory)}x20"},
                 {"series": 'sansang_icmp_rtt_avg_seconds{ward="25747",target="t"}',
                  "values": "0.07x20"},
             ],
@@ -160,7 +162,8 @@ def test_a_changed_threshold_changes_both_the_verdict_and_the_rule(tmp_path):
                         "description": "Ward P (25747, C): average round-trip time to t is "
                                        "70ms, above the limit of 50ms. "
                                        + CHECKS_BY_NAME["latency"].hint_en,
-                        "runbook_url": "docs/runbooks/WardHighLatency.md",
+                        "runbook_url": DEFAULT_RUNBOOK_BASE_URL + "/WardHighLatency.md",
+                        "ward_url": "https://sansang.hcmc.invalid/ward/25747",
                     },
                 }],
             }],
@@ -168,18 +171,6 @@ def test_a_changed_threshold_changes_both_the_verdict_and_the_rule(tmp_path):
     }, allow_unicode=True), encoding="utf-8")
     result = run(promtool, "test", "rules", str(tmp_path / "test.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_overridden_wards_share_a_term_per_limit():
-    shipped = load_inventory(DEFAULT_INVENTORY)
-    wards = dict(shipped.wards)
-    for code in ("25747", "25750"):
-        wards[code] = wards[code].model_copy(
-            update={"thresholds": ThresholdOverrides(latency_avg_seconds=0.12)})
-    inventory = shipped.model_copy(update={"wards": wards})
-    groups = limit_groups(CHECKS_BY_NAME["latency"].conditions[0], inventory)
-    assert [(g.limit, g.matcher) for g in groups] == [
-        (0.1, 'ward!~"25747|25750|26968"'), (0.12, 'ward=~"25747|25750|26968"')]
 
 
 def test_amtool_accepts_the_alertmanager_configuration():
@@ -194,24 +185,61 @@ def test_alerts_reach_the_noc_and_the_team_of_the_ward_cluster():
     assert config["route"]["group_by"] == ["ward"]
     result = run(amtool, "config", "routes", "test", f"--config.file={ALERTMANAGER}",
                  "alertname=WardHighLatency", "ward=26968", "cluster=Quận Tân Bình")
-    assert result.stdout.strip() == "noc,team-quan-tan-binh", result.stderr
+    assert result.stdout.strip() == "team-noc,team-quan-tan-binh", result.stderr
     result = run(amtool, "config", "routes", "test", f"--config.file={ALERTMANAGER}",
                  "alertname=WardHighLatency", "ward=99999")
-    assert result.stdout.strip() == "noc", result.stderr
-    urls = re.findall(r"(?:url|api_url): (\S+)", ALERTMANAGER.read_text(encoding="utf-8"))
+    assert result.stdout.strip() == "team-noc", result.stderr
+
+
+def test_every_team_of_the_inventory_is_a_receiver_with_its_own_addresses():
+    inventory = load_inventory(DEFAULT_INVENTORY)
+    config = yaml.safe_load(ALERTMANAGER.read_text(encoding="utf-8"))
+    receivers = {r["name"]: r for r in config["receivers"]}
+    for team_id, team in inventory.teams.items():
+        receiver = receivers[f"team-{team_id}"]
+        assert receiver["email_configs"][0]["to"] == ", ".join(team.emails)
+        assert receiver["telegram_configs"][0]["chat_id"] == team.telegram_chat_id
+    # No secret in the committed file: a file for the password, a placeholder for the token.
+    text = ALERTMANAGER.read_text(encoding="utf-8")
+    assert config["global"]["smtp_auth_password_file"].startswith("/")
+    assert "smtp_auth_password:" not in text
+    tokens = {t["bot_token"] for r in config["receivers"] for t in r.get("telegram_configs", [])}
+    assert tokens == {BOT_TOKEN_PLACEHOLDER}
+    urls = re.findall(r"(?:url|api_url): (\S+)", text)
     assert urls and all(url.startswith("http://127.0.0.1:") for url in urls)
 
 
-def test_a_silent_agent_inhibits_the_rest_of_its_ward():
+def test_the_deploy_step_writes_the_bot_token_in_mode_0600(tmp_path):
+    from alerts import deploy
+
+    (tmp_path / "token").write_text("123456:abc-DEF\n", encoding="utf-8")
+    output = tmp_path / "alertmanager.yml"
+    assert deploy.main(["--bot-token-file", str(tmp_path / "token"),
+                        "--output", str(output)]) == 0
+    assert output.stat().st_mode & 0o777 == 0o600
+    text = output.read_text(encoding="utf-8")
+    assert BOT_TOKEN_PLACEHOLDER not in text and "bot_token: 123456:abc-DEF" in text
+    (tmp_path / "token").write_text("two words", encoding="utf-8")
+    assert deploy.main(["--bot-token-file", str(tmp_path / "token"),
+                        "--output", str(tmp_path / "other.yml")]) == 1
+    assert not (tmp_path / "other.yml").exists()
+
+
+def test_a_silent_agent_and_an_outage_inhibit_what_they_make_redundant():
     config = yaml.safe_load(ALERTMANAGER.read_text(encoding="utf-8"))
     assert {
         "source_matchers": ['alertname="WardAgentSilent"'],
         "target_matchers": ['alertname!="WardAgentSilent"'],
         "equal": ["ward"],
     } in config["inhibit_rules"]
+    assert {
+        "source_matchers": ['alertname="WardPacketLoss"', 'condition="outage"'],
+        "target_matchers": ['alertname="WardPacketLoss"', 'condition=~"heavy|loss"'],
+        "equal": ["ward"],
+    } in config["inhibit_rules"]
 
 
-def test_the_chat_message_names_the_ward_the_problem_and_the_runbook(tmp_path):
+def test_the_message_names_the_ward_the_problem_the_runbook_and_the_page(tmp_path):
     amtool = require_binary("amtool")["amtool"]
     data = {
         "receiver": "team-quan-tan-binh", "status": "firing",
@@ -225,7 +253,8 @@ def test_the_chat_message_names_the_ward_the_problem_and_the_runbook(tmp_path):
                            "đạt 42Mbit/s, cần tối thiểu 80Mbit/s",
                 "description": "Ward Phường Tân Sơn Nhất (26968, Quận Tân Bình): download on "
                                "link main is 42Mbit/s; it needs at least 80Mbit/s.",
-                "runbook_url": "docs/runbooks/WardBandwidthBelowContract.md",
+                "runbook_url": DEFAULT_RUNBOOK_BASE_URL + "/WardBandwidthBelowContract.md",
+                "ward_url": "https://sansang.hcmc.invalid/ward/26968",
             },
             "startsAt": "2025-06-20T08:15:00Z", "endsAt": "0001-01-01T00:00:00Z",
         }],
@@ -243,98 +272,12 @@ def test_the_chat_message_names_the_ward_the_problem_and_the_runbook(tmp_path):
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    assert render("sansang.chat.title").strip() == (
-        "🔴 1 sự cố — Phường Tân Sơn Nhất (26968, Quận Tân Bình)")
-    text = render("sansang.chat.text")
+    assert render("sansang.email.subject.vi").strip() == (
+        "[sansang] 🔴 1 sự cố — Phường Tân Sơn Nhất (26968, Quận Tân Bình)")
+    text = render("sansang.text.vi")
     assert "42Mbit/s, cần tối thiểu 80Mbit/s" in text
-    assert "docs/runbooks/WardBandwidthBelowContract.md" in text
-
-
-class _Webhooks(BaseHTTPRequestHandler):
-    """Records every POST body by path."""
-
-    received: list[tuple[str, Any]]
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((self.path, json.loads(body)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def _alert(alertname: str, ward: str, name: str, cluster: str, **labels: str) -> dict:
-    return {
-        "labels": {"alertname": alertname, "ward": ward, "name": name, "cluster": cluster,
-                   "severity": "warning", **labels},
-        "annotations": {"summary": f"{name}: {alertname}", "description": "d",
-                        "runbook_url": f"docs/runbooks/{alertname}.md"},
-    }
-
-
-@pytest.mark.servers
-def test_alertmanager_sends_each_ward_once_and_holds_back_a_silent_wards_other_alerts(tmp_path):
-    binary = require_binary("prometheus-alertmanager")["prometheus-alertmanager"]
-    received: list[tuple[str, Any]] = []
-    handler = type("Handler", (_Webhooks,), {"received": received})
-    hooks = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=hooks.serve_forever, daemon=True).start()
-    hook_base = f"http://127.0.0.1:{hooks.server_address[1]}"
-
-    # The shipped configuration, pointed at the recorder and with short waits.
-    text = ALERTMANAGER.read_text(encoding="utf-8").replace("http://127.0.0.1:9095", hook_base)
-    config = yaml.safe_load(text.replace("http://127.0.0.1:9096", hook_base))
-    config["route"].update(group_wait="1s", group_interval="1s")
-    config["templates"] = [str(ALERTS / "templates" / "*.tmpl")]
-    (tmp_path / "alertmanager.yml").write_text(yaml.safe_dump(config, allow_unicode=True),
-                                               encoding="utf-8")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = spawn([binary, f"--config.file={tmp_path / 'alertmanager.yml'}",
-                     f"--storage.path={tmp_path / 'data'}",
-                     f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-                    tmp_path / "alertmanager.log")
-    try:
-        def ready() -> bool:
-            assert process.poll() is None, (tmp_path / "alertmanager.log").read_text()
-            try:
-                return http_get(url + "/-/ready", timeout=1)[0] == 200
-            except OSError:
-                return False
-
-        wait_until(ready, 30, what="alertmanager /-/ready")
-        silent_ward = ("26968", "Phường Tân Sơn Nhất", "Quận Tân Bình")
-        other_ward = ("25747", "Phường Thủ Dầu Một", "Thành phố Thủ Dầu Một")
-        status, body = http_post_json(url + "/api/v2/alerts", [
-            _alert("WardAgentSilent", *silent_ward, check="agent", condition="silent"),
-            _alert("WardHighLatency", *silent_ward, target="10.77.0.1"),
-            _alert("WardHighLatency", *other_ward, target="10.77.0.1"),
-            _alert("WardPacketLoss", *other_ward, target="10.77.0.1"),
-        ])
-        assert status == 200, body
-
-        def everyone_heard() -> bool:
-            paths = [path for path, _ in received]
-            return paths.count("/alerts/noc") >= 2 and {
-                "/alerts/team/quan-tan-binh", "/hooks/team/thanh-pho-thu-dau-mot"} <= set(paths)
-
-        wait_until(everyone_heard, 30, what="webhook calls for both wards")
-    finally:
-        stop_process(process)
-        hooks.shutdown()
-        hooks.server_close()
-
-    by_path: dict[str, list[Any]] = {}
-    for path, payload in received:
-        by_path.setdefault(path, []).append(payload)
-    noc = {p["groupLabels"]["ward"]: sorted(a["labels"]["alertname"] for a in p["alerts"])
-           for p in by_path["/alerts/noc"]}
-    assert noc == {"26968": ["WardAgentSilent"],
-                   "25747": ["WardHighLatency", "WardPacketLoss"]}
-    team = by_path["/alerts/team/quan-tan-binh"]
-    assert [a["labels"]["alertname"] for p in team for a in p["alerts"]] == ["WardAgentSilent"]
-    chat = by_path["/hooks/team/thanh-pho-thu-dau-mot"][0]["attachments"][0]
-    assert chat["title"] == "🔴 2 sự cố — Phường Thủ Dầu Một (25747, Thành phố Thủ Dầu Một)"
-    assert "docs/runbooks/WardPacketLoss.md" in chat["text"]
+    assert "Từ: 15:15 20/06/2025 (giờ Việt Nam)" in text
+    assert DEFAULT_RUNBOOK_BASE_URL + "/WardBandwidthBelowContract.md" in text
+    assert "Trang của phường: https://sansang.hcmc.invalid/ward/26968" in text
+    assert "download on link main" not in text
+    assert "download on link main" in render("sansang.text.en")

@@ -99,14 +99,21 @@ def test_a_healthy_ward_passes_every_check_and_is_ready():
 
 # (check, series name, labels, new value, failing condition, item labels, measured, limit)
 FAILURES = [
-    ("agent", "sansang_agent_last_report_timestamp_seconds", {}, NOW - 181,
-     "silent", {}, 181, 180),
+    # Three report intervals of 15 s (the production default).
+    ("agent", "sansang_agent_last_report_timestamp_seconds", {}, NOW - 46,
+     "silent", {}, 46, 45),
     ("latency", "sansang_icmp_rtt_avg_seconds", {"target": "10.77.0.1"}, 0.101,
      "rtt_avg", {"target": "10.77.0.1"}, 0.101, 0.1),
     ("jitter", "sansang_icmp_jitter_seconds", {"target": "10.77.0.1"}, 0.031,
      "jitter", {"target": "10.77.0.1"}, 0.031, 0.03),
     ("loss", "sansang_icmp_loss_ratio", {"target": "10.77.0.1"}, 0.02,
      "loss", {"target": "10.77.0.1"}, 0.02, 0.01),
+    # Heavy loss and a cut line fail the marginal condition too; the alerts' inhibitions
+    # keep the message to the worst of them.
+    ("loss", "sansang_icmp_loss_ratio", {"target": "10.77.0.1"}, 0.3,
+     "heavy", {"target": "10.77.0.1"}, 0.3, 0.2),
+    ("loss", "sansang_icmp_loss_ratio", {"target": "10.77.0.1"}, 1.0,
+     "outage", {}, 1.0, 1.0),
     ("bandwidth", "sansang_bandwidth_download_bytes_per_second", {"link": "main"}, 9e6,
      "download", {"link": "main"}, 9e6, 10e6),
     ("bandwidth", "sansang_bandwidth_upload_bytes_per_second", {"link": "main"}, 5e6,
@@ -147,7 +154,7 @@ def test_a_failing_measurement_fails_its_check_only_and_says_by_how_much(
 ):
     outcomes = evaluate(changed(healthy(), name, value, **labels))
     assert outcomes[check].ok is False
-    [failing] = outcomes[check].failing
+    [failing] = [f for f in outcomes[check].failing if f.condition == condition]
     assert (failing.check, failing.condition, dict(failing.labels)) == (check, condition, item)
     assert failing.value == pytest.approx(measured)
     assert failing.threshold == pytest.approx(limit)
@@ -161,7 +168,7 @@ def test_every_condition_of_the_table_has_a_failing_case_above():
 
 
 @pytest.mark.parametrize(("name", "labels", "value"), [
-    ("sansang_agent_last_report_timestamp_seconds", {}, NOW - 180),
+    ("sansang_agent_last_report_timestamp_seconds", {}, NOW - 45),
     ("sansang_icmp_rtt_avg_seconds", {"target": "10.77.0.1"}, 0.1),
     ("sansang_icmp_loss_ratio", {"target": "10.77.0.1"}, 0.01),
     ("sansang_bandwidth_download_bytes_per_second", {"link": "main"}, 10e6),
@@ -185,7 +192,7 @@ def test_a_ward_override_moves_the_limit_for_that_ward_only():
 
 
 def test_more_silent_intervals_give_a_silent_agent_more_time():
-    samples = changed(healthy(), "sansang_agent_last_report_timestamp_seconds", NOW - 200)
+    samples = changed(healthy(), "sansang_agent_last_report_timestamp_seconds", NOW - 50)
     assert evaluate(samples)["agent"].ok is False
     patient = DEFAULTS.model_copy(update={"agent_silent_intervals": 4})
     assert agent_silent_after_seconds(patient, 60) == 240
@@ -365,11 +372,17 @@ def test_each_alert_has_the_severity_and_delay_of_its_urgency():
     }
     assert table == {
         # Before go-live many wards have no agent yet: worth a list, not a page.
-        "agent": ("critical", "1m", {"never_reported": ("warning", None, None)}),
-        "latency": ("warning", "10m", {}),
-        "jitter": ("warning", "10m", {}),
-        # One run's loss moves in steps of 10 %: ten minutes of runs resolve the 1 % limit.
-        "loss": ("warning", "5m", {"loss": (None, None, "10m")}),
+        # A silent agent's limit (three intervals) is its wait: no for: on top.
+        "agent": ("critical", "1m", {"never_reported": ("warning", None, None),
+                                     "silent": (None, "0s", None)}),
+        # Slow is not down: ten-minute means.
+        "latency": ("warning", "5m", {"rtt_avg": (None, None, "10m")}),
+        "jitter": ("warning", "5m", {"jitter": (None, None, "10m")}),
+        # A cut line and heavy loss page on short windows; one run's loss moves in steps
+        # of 10 %, so ten minutes of runs resolve the 1 % limit.
+        "loss": ("warning", "2m", {"outage": ("critical", "15s", None),
+                                   "heavy": ("critical", "30s", "1m"),
+                                   "loss": (None, None, "10m")}),
         "bandwidth": ("warning", "30m", {}),
         "platforms": ("critical", "5m", {"slow": ("warning", None, None),
                                         "tls_expiry": ("warning", None, None)}),
@@ -388,7 +401,7 @@ def test_each_alert_has_the_severity_and_delay_of_its_urgency():
 def test_the_silent_agent_limit_is_intervals_times_the_report_interval():
     [silent] = CHECKS_BY_NAME["agent"].conditions
     assert limit_value(silent, DEFAULTS, report_interval_seconds=30) == 90
-    assert limit_value(silent, DEFAULTS) == 180
+    assert limit_value(silent, DEFAULTS) == 45
 
 
 @pytest.mark.parametrize(("value", "text"), [

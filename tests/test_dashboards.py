@@ -125,17 +125,32 @@ def test_every_panel_has_a_grid_position_inside_the_grid_without_overlap() -> No
         assert len(ids) == len(set(ids)), name
 
 
-def test_threshold_lines_are_the_criteria_limits_of_the_inventory() -> None:
-    thresholds = load_inventory(DEFAULT_INVENTORY).thresholds
+def test_limit_lines_are_the_wards_own_limit_series() -> None:
     ward = checked_in()["sansang-ward"]
-    lines = {panel["title"]: [s["value"] for s in
-                              panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+    exprs = {panel["title"]: [t["expr"] for t in panel["targets"]]
              for panel in iter_panels(ward) if panel["type"] != "row"}
-    assert lines["Độ trễ / Round-trip time (min–avg–max)"] == [
-        None, thresholds.latency_avg_seconds]
-    assert lines["Mất gói / Packet loss"] == [None, thresholds.loss_ratio]
-    assert lines["Pin / Battery charge"] == [None, thresholds.ups_min_charge_ratio]
-    assert lines["Chứng chỉ TLS còn / TLS days left"] == [None, thresholds.tls_min_days]
+    assert ('max(sansang_ward_limit{ward="$ward",check="latency",condition="rtt_avg"})'
+            in exprs["Độ trễ / Round-trip time (min–avg–max)"])
+    assert ('max(sansang_ward_limit{ward="$ward",check="loss",condition="loss"})'
+            in exprs["Mất gói / Packet loss"])
+    assert ('max(sansang_ward_limit{ward="$ward",check="power",condition="charge"})'
+            in exprs["Pin / Battery charge"])
+    # A stat colours by the city's limit; the TLS days panel keeps its threshold step.
+    thresholds = load_inventory(DEFAULT_INVENTORY).thresholds
+    [tls] = [p for p in iter_panels(ward) if p["title"] == "Chứng chỉ TLS còn / TLS days left"]
+    assert [s["value"] for s in tls["fieldConfig"]["defaults"]["thresholds"]["steps"]] == [
+        None, thresholds.tls_min_days]
+
+
+def test_dashboards_show_alerts_and_link_the_ward_pages() -> None:
+    boards = checked_in()
+    for name in ("sansang-ward", "sansang-city", "sansang-dispatch"):
+        [annotation] = boards[name]["annotations"]["list"]
+        assert annotation["expr"].startswith('ALERTS{alertstate="firing"'), name
+    assert any(link.get("url", "").endswith("/ward/${ward}")
+               for link in boards["sansang-ward"]["links"])
+    dispatch = json.dumps(boards["sansang-dispatch"])
+    assert "/ward/${__value.raw}" in dispatch
 
 
 def test_provisioning_names_the_datasource_uid_and_the_dashboard_folder() -> None:

@@ -93,8 +93,8 @@ def test_alerts_agree_with_verdicts_inhibit_and_follow_a_broken_link(tmp_path: P
     silent_ward = next(code for code, p in profiles.items() if p == "silent")
 
     rules_path = tmp_path / "rules.yml"
-    rules_path.write_text(yaml.safe_dump(scale_rules(
-        rule_groups(inventory, REPORT_INTERVAL), TIME_SCALE), allow_unicode=True))
+    rules_path.write_text(yaml.safe_dump(scale_rules(rule_groups(), TIME_SCALE),
+                                         allow_unicode=True))
 
     with (
         running_webhook_receiver() as webhook,
@@ -103,11 +103,13 @@ def test_alerts_agree_with_verdicts_inhibit_and_follow_a_broken_link(tmp_path: P
                           extra_args=["--report-interval", str(REPORT_INTERVAL)]) as collector,
         Lab() as lab,
     ):
+        # Every alert to one JSON webhook (tests/test_e2e_notifications.py covers the
+        # e-mail and Telegram receivers).
         routing = alertmanager_config(inventory)
-        for receiver in routing["receivers"]:
-            receiver.pop("slack_configs", None)
-            for hook in receiver["webhook_configs"]:
-                hook["url"] = webhook.url + "/" + receiver["name"]
+        routing["route"]["receiver"] = "webhook"
+        routing["route"].pop("routes")
+        routing["receivers"] = [{"name": "webhook", "webhook_configs": [
+            {"url": webhook.url + "/webhook", "send_resolved": True}]}]
         routing = scale_routing(routing, TIME_SCALE)
         group_interval = seconds(routing["route"]["group_interval"])
 
@@ -225,9 +227,15 @@ def test_alerts_agree_with_verdicts_inhibit_and_follow_a_broken_link(tmp_path: P
                 # ...and restoring it resolves the alert once the loss window has passed.
                 drop.remove()
                 restored_at = time.time()
-                window = seconds("10m") * TIME_SCALE
-                resolve_promise = (REPORT_INTERVAL + round_seconds + 0.5 + window + 1 + 1
-                                   + group_interval + 2)
+                # The marginal loss condition: its window must empty, then it keeps
+                # firing for keep_firing_for (so a loss at its limit does not flap).
+                marginal = next(c for c in CHECKS_BY_NAME["loss"].conditions
+                                if c.name == "loss")
+                assert marginal.window and marginal.keep_firing_for
+                window = seconds(marginal.window) * TIME_SCALE
+                keep = seconds(marginal.keep_firing_for) * TIME_SCALE
+                resolve_promise = (REPORT_INTERVAL + round_seconds + 0.5 + window + keep
+                                   + 1 + 1 + group_interval + 2)
 
                 def resolved() -> float | None:
                     for at, alert in webhook.alerts():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from inventory import ConfigError, load_inventory
+from inventory import DEFAULT_INVENTORY, ConfigError, load_inventory
 from inventory.load import cluster_from_former_units
 
 FIXTURES = Path(__file__).parent / "fixtures" / "inventory"
@@ -76,3 +76,14 @@ def test_unquoted_ward_codes_are_read_as_codes(tmp_path: Path) -> None:
     path = tmp_path / "inventory.yaml"
     path.write_text(text)
     assert list(load_inventory(path).wards) == ["10001"]
+
+
+def test_every_cluster_of_the_shipped_inventory_has_its_team_and_a_noc_hears_all() -> None:
+    inventory = load_inventory(DEFAULT_INVENTORY)
+    assert [team_id for team_id, team in inventory.teams.items() if team.everything] == ["noc"]
+    for code in inventory.wards:
+        found = inventory.team_for(code)
+        assert found is not None, code
+        team_id, team = found
+        assert inventory.wards[code].cluster in team.clusters
+        assert team.emails and team.telegram_chat_id is not None, team_id

@@ -63,7 +63,10 @@ class Scheduled(Strict):
 
 class IcmpJob(Scheduled):
     targets: tuple[str, ...] = Field(min_length=1)
-    interval_seconds: float = Field(default=60, ge=1)
+    # Every 15 s: the agent's reports are its heartbeat, and a cut line or a silent agent
+    # must page within two minutes (docs/alerting.md). The collector's --report-interval
+    # says the same.
+    interval_seconds: float = Field(default=15, ge=1)
     count: int = Field(default=10, ge=1, le=1000)
     packet_interval_seconds: float = Field(default=0.2, ge=0)
     timeout_seconds: float = Field(default=1.0, gt=0)

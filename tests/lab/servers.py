@@ -314,7 +314,8 @@ class Alertmanager:
 
 @contextlib.contextmanager
 def running_alertmanager(directory: Path, config: dict[str, Any],
-                         templates: Path | None = None) -> Iterator[Alertmanager]:
+                         templates: Path | None = None, port: int | None = None
+                         ) -> Iterator[Alertmanager]:
     binary = require_binary("prometheus-alertmanager")["prometheus-alertmanager"]
     directory.mkdir(parents=True, exist_ok=True)
     if templates is not None:
@@ -323,7 +324,7 @@ def running_alertmanager(directory: Path, config: dict[str, Any],
         shutil.copytree(templates, directory / "templates", dirs_exist_ok=True)
     config_path = directory / "alertmanager.yml"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
-    port = free_port()
+    port = port or free_port()
     process = spawn(
         [binary, f"--config.file={config_path}", f"--storage.path={directory / 'data'}",
          f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
