@@ -126,7 +126,8 @@ def test_verdicts_are_spaced_but_never_late_for_a_ward_falling_silent() -> None:
     now = time.time()
     first, second = rounds(2, now - 60)
     code = CODES[0]
-    state = FleetState(INVENTORY)
+    # Rounds a minute apart, so the agent's interval is a minute (not the 15 s default).
+    state = FleetState(INVENTORY, report_interval_seconds=60.0)
     state.apply_reports(code, first[code])
     state.refresh(now)
     state.apply_reports(code, second[code])
