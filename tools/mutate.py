@@ -31,6 +31,7 @@ from types import CodeType, ModuleType
 MODULES: dict[str, tuple[str, ...]] = {
     "inventory/criteria.py": ("tests/test_criteria.py", "tests/test_one_threshold.py"),
     "ward_agent/spool.py": ("tests/test_spool.py",),
+    "collector/payload.py": ("tests/test_payload.py",),
 }
 
 _COMPARE_SWAPS: dict[type[ast.cmpop], type[ast.cmpop]] = {
