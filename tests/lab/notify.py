@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
-from tests.lab.servers import free_port, loop_in_thread, run_in
+from tests.lab.servers import free_port, serving_post
 
 
 @dataclass
@@ -114,18 +114,6 @@ def running_telegram_stand_in(token: str = "123456:TEST-token") -> Iterator[Tele
             "message_id": len(stand_in.messages), "date": int(time.time()),
             "chat": {"id": chat_id, "type": "group"}, "text": data["text"]}})
 
-    async def start() -> web.AppRunner:
-        app = web.Application()
-        app.router.add_post("/bot{token}/sendMessage", send_message)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        return runner
-
-    with loop_in_thread("telegram-stand-in") as loop:
-        runner = run_in(loop, start())
-        stand_in.api_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        try:
-            yield stand_in
-        finally:
-            run_in(loop, runner.cleanup())
+    with serving_post("/bot{token}/sendMessage", send_message, "telegram-stand-in") as url:
+        stand_in.api_url = url
+        yield stand_in

@@ -284,19 +284,29 @@ def running_webhook_receiver() -> Iterator[WebhookReceiver]:
         receiver.received.append((time.time(), await request.json()))
         return web.Response(text="ok")
 
+    with serving_post("/{path:.*}", notified, "webhook-receiver") as url:
+        receiver.url = url
+        yield receiver
+
+
+@contextlib.contextmanager
+def serving_post(route: str, handler: Any, name: str) -> Iterator[str]:
+    """``handler`` answering POSTs to ``route`` on loopback, on a loop of its own thread
+    (the test's thread stays free to block); yields the base URL."""
+    from aiohttp import web
+
     async def start() -> web.AppRunner:
         app = web.Application()
-        app.router.add_post("/{path:.*}", notified)
+        app.router.add_post(route, handler)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         return runner
 
-    with loop_in_thread("webhook-receiver") as loop:
+    with loop_in_thread(name) as loop:
         runner = run_in(loop, start())
-        receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
         try:
-            yield receiver
+            yield f"http://127.0.0.1:{runner.addresses[0][1]}"
         finally:
             run_in(loop, runner.cleanup())
 
