@@ -19,6 +19,8 @@ from pathlib import Path
 
 import yaml
 
+from inventory.load import cluster_from_former_units
+
 
 def shard_of(ward_code: str, shards: int) -> int:
     """The shard (0 … shards-1) that owns ``ward_code``."""
@@ -47,6 +49,20 @@ def split_inventory(inventory: Path, shards: int, out: Path) -> list[Path]:
         part["wards"] = {str(code): details
                          for code, details in (document.get("wards") or {}).items()
                          if shard_of(str(code), shards) == shard}
+        # Each team keeps the clusters this shard holds (a team naming a cluster the
+        # inventory lacks is refused at load); a team left with none has nothing here.
+        clusters = {cluster_from_former_units(r["former_units"])
+                    for r in rows if shard_of(r["code"], shards) == shard}
+        clusters |= {d["cluster"] for d in part["wards"].values()
+                     if isinstance(d, dict) and d.get("cluster")}
+        if document.get("teams"):
+            teams = {}
+            for name, team in document["teams"].items():
+                if team.get("everything"):
+                    teams[name] = team
+                elif kept := [c for c in team.get("clusters", ()) if c in clusters]:
+                    teams[name] = {**team, "clusters": kept}
+            part["teams"] = teams
         if rows:
             csv_path = directory / "wards.csv"
             with csv_path.open("w", encoding="utf-8", newline="") as handle:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from alerts.rules import DEFAULT_PUBLIC_URL, DEFAULT_RUNBOOK_BASE_URL
 from collector.views import problem_text, ups_runtimes
 from inventory import criteria
 from inventory.load import DEFAULT_INVENTORY, load_inventory
@@ -82,7 +83,8 @@ def test_each_vendor_mib_on_battery_raises_ward_ups_on_battery(mib: str, tmp_pat
                         "description": "Ward P (25747, C): UPS ups1 is running on battery "
                                        "(mains power lost). "
                                        + criteria.CHECKS_BY_NAME["power"].hint_en,
-                        "runbook_url": "docs/runbooks/WardUpsOnBattery.md",
+                        "runbook_url": f"{DEFAULT_RUNBOOK_BASE_URL}/WardUpsOnBattery.md",
+                        "ward_url": f"{DEFAULT_PUBLIC_URL}/ward/{WARD}",
                     },
                 }],
             }],
