@@ -116,3 +116,32 @@ def test_a_silence_is_counted_when_shown_not_when_judged() -> None:
     second = ward_summary(state, WARD, "en")
     assert second["silent_for_seconds"] > first["silent_for_seconds"] >= 400
     assert first["failing"][0]["problems"] != second["failing"][0]["problems"]
+
+
+def test_an_age_in_words_is_counted_up_to_when_it_is_shown() -> None:
+    outcome = evaluate(timed_latency(600))["agent"]
+    (item,) = outcome.failing
+    assert item.counted_from == NOW - 600
+    assert "10m" in item.describe("en")  # as judged
+    assert "20m" in item.describe("en", now=NOW + 600)  # as shown ten minutes later
+    no_age = evaluate(timed_latency(60))["latency"]
+    assert no_age.state == "pass"
+
+
+def test_a_measurement_exactly_as_old_as_the_limit_is_still_fresh() -> None:
+    assert evaluate(timed_latency(SILENT_AFTER))["latency"].state == "pass"
+    assert evaluate(timed_latency(SILENT_AFTER + 0.001))["latency"].state == "stale"
+
+
+def test_measurements_may_come_as_any_iterable() -> None:
+    outcomes = criteria.evaluate_timed(iter(timed_latency(600)), DEFAULTS, NOW, SILENT_AFTER)
+    assert outcomes["latency"].state == "stale"
+
+
+def test_a_declared_time_server_never_measured_fails_the_clock_check() -> None:
+    timed = [*timed_latency(60),
+             (sample("sansang_ntp_server_info", {"server": "ntp.city"}, 1), None)]
+    outcome = evaluate(timed)["clock"]
+    assert (outcome.state, outcome.ok) == ("fail", False)
+    (item,) = outcome.failing
+    assert (item.condition, dict(item.labels)) == ("not_measured", {"server": "ntp.city"})

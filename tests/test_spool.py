@@ -291,3 +291,18 @@ def _is_json_object(body: Any) -> bool:
         return isinstance(json.loads(body), dict)
     except (ValueError, RecursionError):
         return False
+
+
+def test_a_damaged_row_set_aside_is_logged(tmp_path: Path,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "spool.sqlite3"
+    spool = Spool(path, 1 << 20, 3600)
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO spool (id, measured_at, body, size) VALUES ('x', ?, '[', 1)",
+               (time.time(),))
+    db.commit()
+    db.close()
+    with caplog.at_level(logging.ERROR, logger="sansang.agent.spool"):
+        assert spool.oldest(10) == []
+    assert "dropping 1 unreadable report(s)" in caplog.text
+    spool.close()
