@@ -28,7 +28,7 @@ from collector.exposition import (
     sample_line,
 )
 from inventory import criteria
-from inventory.model import Inventory, Thresholds
+from inventory.model import Inventory, SeriesBudget, Thresholds
 from probes import PROBES, report_bounds, series_for
 from probes.base import ProbeResult
 from probes.series import Sample, inventory_series, sample
@@ -41,6 +41,25 @@ Rendered = tuple[tuple[str, bytes], ...]
 # A report as the state takes it in: (kind, target, measured_at, result).
 Incoming = tuple[str, str, float, ProbeResult]
 Measurement = tuple[float, tuple[Sample, ...], Rendered]
+
+
+def over_budget(budget: SeriesBudget, measurements: int, series: int,
+                results: Iterable[tuple[str, ProbeResult]]) -> list[str]:
+    """Why a ward holding ``measurements`` (kind, target) pairs and ``series`` series, with
+    these results among them, would be past its budget; empty when it fits."""
+    problems = []
+    for name, result in results:
+        # Only an SNMP result has interfaces; a device may report at most so many.
+        interfaces = getattr(result, "interfaces", None)
+        if interfaces is not None and len(interfaces) > budget.max_interfaces_per_device:
+            problems.append(f"{name}: {len(interfaces)} interfaces, more than "
+                            f"max_interfaces_per_device ({budget.max_interfaces_per_device})")
+    if measurements > budget.max_measurements:
+        problems.append(f"{measurements} measured targets (kind and target), more than "
+                        f"max_measurements ({budget.max_measurements})")
+    if series > budget.max_series:
+        problems.append(f"{series} series, more than max_series ({budget.max_series})")
+    return problems
 
 
 @dataclass
@@ -149,25 +168,13 @@ class FleetState:
         return prepared
 
     def _budget_problems(self, ward: WardState, prepared: PreparedPush) -> list[str]:
-        budget = self.inventory.series_budget_for(ward.code)
-        problems = []
-        for (kind, target), (_, report, _) in prepared.changes.items():
-            interfaces = getattr(report[3], "interfaces", None)
-            if interfaces is not None and len(interfaces) > budget.max_interfaces_per_device:
-                problems.append(
-                    f"{kind} {target}: {len(interfaces)} interfaces, more than "
-                    f"max_interfaces_per_device ({budget.max_interfaces_per_device})")
         keys = ward.series_counts.keys() | prepared.changes.keys()
-        if len(keys) > budget.max_measurements:
-            problems.append(
-                f"{len(keys)} measured targets (kind and target), more than "
-                f"max_measurements ({budget.max_measurements})")
         total = sum(count for key, count in ward.series_counts.items()
                     if key not in prepared.changes)
         total += sum(len(series) for _, _, series in prepared.changes.values())
-        if total > budget.max_series:
-            problems.append(f"{total} series, more than max_series ({budget.max_series})")
-        return problems
+        return over_budget(self.inventory.series_budget_for(ward.code), len(keys), total, [
+            (f"{kind} {target}", report[3]) for (kind, target), (_, report, _)
+            in prepared.changes.items()])
 
     def apply_prepared(self, prepared: PreparedPush, fresh: Sequence[bool] | None = None) -> bool:
         """Apply what ``prepare`` worked out; with ``fresh``, only the reports flagged new
@@ -219,7 +226,7 @@ class FleetState:
         if ward_code not in self.wards:
             return [f"ward {ward_code}: not in the inventory; its stored reports are ignored"]
         problems: list[str] = []
-        readable: list[tuple[Incoming, int]] = []
+        readable: list[tuple[Incoming, list[Sample]]] = []
         for report_id, kind, target, measured_at, result_json in rows:
             probe = PROBES.get(kind)
             try:
@@ -232,39 +239,31 @@ class FleetState:
                 result = probe.result_type.model_validate(data)
                 if not math.isfinite(measured_at):
                     raise ValueError("measured_at is not a finite number")
-                count = len(series_for(kind, target, result, self.inventory.wards[ward_code]))
+                series = series_for(kind, target, result, self.inventory.wards[ward_code])
             except (ValueError, TypeError, RecursionError, OverflowError) as exc:
                 problems.append(f"ward {ward_code} report {report_id} ({kind} {target}): "
                                 f"skipped, {str(exc).splitlines()[0][:200]}")
                 continue
-            readable.append(((kind, target, measured_at, result), count))
+            readable.append(((kind, target, measured_at, result), series))
         # Newest first, so what a budget leaves out is the oldest. One series at a time
         # against a running count: linear in the rows.
         readable.sort(key=lambda row: row[0][2], reverse=True)
         budget = self.inventory.series_budget_for(ward_code)
-        kept: list[Incoming] = []
-        keys: set[tuple[str, str]] = set()
+        kept = PreparedPush(ward_code)
         total = 0
-        for report, count in readable:
-            kind, target, _, result = report
-            interfaces = getattr(result, "interfaces", None)
-            reason = (
-                "max_measurements" if (kind, target) not in keys
-                and len(keys) >= budget.max_measurements
-                else "max_series" if total + count > budget.max_series
-                else "max_interfaces_per_device" if interfaces is not None
-                and len(interfaces) > budget.max_interfaces_per_device
-                else None)
-            if (kind, target) in keys:
+        for index, (report, series) in enumerate(readable):
+            key = (report[0], report[1])
+            if key in kept.changes:
                 continue
-            if reason is not None:
-                problems.append(f"ward {ward_code} ({kind} {target}): skipped, over the "
-                                f"ward's series budget ({reason})")
+            over = over_budget(budget, len(kept.changes) + 1, total + len(series),
+                               [(f"{key[0]} {key[1]}", report[3])])
+            if over:
+                problems.append(f"ward {ward_code} report ({key[0]} {key[1]}): skipped, "
+                                f"{over[0]}")
                 continue
-            keys.add((kind, target))
-            total += count
-            kept.append(report)
-        self.apply_reports(ward_code, kept)
+            kept.changes[key] = (index, report, series)
+            total += len(series)
+        self.apply_prepared(kept)
         return problems
 
     def count_refusal(self, ward_code: str, reason: str) -> None:
