@@ -115,8 +115,9 @@ def build() -> dict[str, Any]:
                     "properties": {
                         "check": {"type": "string"}, "title": {"type": "string"},
                         "severity": {"type": "string"},
-                        "since": {"type": "number",
-                                  "description": "Unix time the check started failing"},
+                        "since": {"type": ["number", "null"],
+                                  "description": "Unix time the check started failing; "
+                                                 "null for a ward that never reported"},
                         "problems": {"type": "array", "items": {"type": "string"},
                                      "description": "measured value beside the threshold, "
                                                     "in words"},

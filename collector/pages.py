@@ -180,7 +180,7 @@ async def ward_page(request: web.Request) -> web.Response:
             "problems": [problem_text(i, runtimes, language, now) for i in outcome.failing]
             if outcome else [],
             "since": (translate("duration.ago", language, d=human_duration(now - since, language))
-                      if since and ok is False else None),
+                      if since and ok is False and ward.last_report_at is not None else None),
             "hint": translate(f"hint.{check.name}", language),
         })
     last = (translate("duration.ago", language,
@@ -200,11 +200,10 @@ async def dispatch(request: web.Request) -> web.Response:
     rows = dispatch_rows(ward_list(state, language))
     now = time.time()
     for row in rows:
-        since = min(f["since"] for f in row["failing"])
-        row["since_text"] = translate("duration.ago", language,
-                                      d=human_duration(now - since, language))
-        row["worst"] = min((f["severity"] for f in row["failing"]),
-                           key=lambda s: {"critical": 0, "warning": 1}.get(s, 2))
+        since = row["failing_since"]
+        row["since_text"] = (translate("board.not_installed", language) if since is None else
+                             translate("duration.ago", language,
+                                       d=human_duration(now - since, language)))
     return render(request, "dispatch.html", rows=rows)
 
 
@@ -217,15 +216,13 @@ def dispatch_csv_text(rows: list[dict[str, Any]]) -> str:
     writer = csv.writer(out)
     writer.writerow(DISPATCH_COLUMNS)
     for row in rows:
-        since = min(f["since"] for f in row["failing"])
+        since = row["failing_since"]
         contact = row["contact"] or {}
         writer.writerow(safe_row([
-            row["code"], row["name"], row["cluster"],
-            min((f["severity"] for f in row["failing"]),
-                key=lambda s: {"critical": 0, "warning": 1}.get(s, 2)),
+            row["code"], row["name"], row["cluster"], row["worst"],
             " ".join(f["check"] for f in row["failing"]),
             "; ".join(p for f in row["failing"] for p in f["problems"]),
-            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since)),
+            "" if since is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since)),
             row["address"] or "",
             " ".join(v for v in (contact.get("name"), contact.get("phone")) if v),
         ]))

@@ -7,6 +7,7 @@ pages, the CSV download, the JSON API and the report export all say the same.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,7 +26,9 @@ class FailingCheck:
     check: str
     title: str
     severity: str
-    since: float
+    # When it started failing; None for a ward that never reported (its checks have
+    # failed since nothing: counting from the collector's start would mislead).
+    since: float | None
     problems: list[str]
 
 
@@ -69,10 +72,11 @@ def failing_checks(ward: WardState, language: Language,
             check=name,
             title=check.title_vi if language == "vi" else check.title_en,
             severity=check.severity,
-            since=ward.check_since.get(name, 0.0),
+            since=None if ward.last_report_at is None else ward.check_since.get(name, 0.0),
             problems=[problem_text(item, runtimes, language) for item in outcome.failing],
         ))
-    return sorted(out, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.since))
+    return sorted(out, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9),
+                                      math.inf if f.since is None else f.since))
 
 
 def ward_summary(state: FleetState, code: str, language: Language) -> dict[str, Any]:
@@ -124,14 +128,17 @@ def counts(wards: list[dict[str, Any]]) -> dict[str, int]:
 
 def dispatch_rows(wards: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Failing wards, most severe first, then the longest failing first."""
-    rows = [w for w in wards if w["failing"]]
-
-    def key(w: dict[str, Any]) -> tuple[int, float]:
-        worst = min(SEVERITY_ORDER.get(f["severity"], 9) for f in w["failing"])
-        since = min(f["since"] for f in w["failing"])
-        return worst, since
-
-    return sorted(rows, key=key)
+    rows = []
+    for ward in wards:
+        if not ward["failing"]:
+            continue
+        times = [f["since"] for f in ward["failing"] if f["since"] is not None]
+        worst = min((f["severity"] for f in ward["failing"]),
+                    key=lambda s: SEVERITY_ORDER.get(s, 9))
+        rows.append({**ward, "failing_since": min(times, default=None), "worst": worst})
+    return sorted(rows, key=lambda w: (
+        SEVERITY_ORDER.get(w["worst"], 9),
+        math.inf if w["failing_since"] is None else w["failing_since"]))
 
 
 def golive_line(state: FleetState, language: Language, now: float) -> str:

@@ -145,3 +145,13 @@ def test_a_declared_time_server_never_measured_fails_the_clock_check() -> None:
     assert (outcome.state, outcome.ok) == ("fail", False)
     (item,) = outcome.failing
     assert (item.condition, dict(item.labels)) == ("not_measured", {"server": "ntp.city"})
+
+
+def test_a_ward_that_never_reported_has_failed_since_nothing() -> None:
+    # Not "since the collector started": the agent check of a ward with no agent has no
+    # start, on the API, the dispatch list and the page.
+    from collector.views import dispatch_rows
+
+    summary = ward_summary(FleetState(INVENTORY), WARD, "en")
+    assert [f["since"] for f in summary["failing"]] == [None]
+    assert dispatch_rows([summary])[0]["failing_since"] is None

@@ -34,6 +34,7 @@ from collector.export import rows, write_csv, write_xlsx
 from collector.pages import dispatch_csv_text
 from collector.security import BasicAuth, LoginThrottle, hash_password
 from collector.tokens import issue_token
+from collector.views import dispatch_rows
 from inventory import load_inventory
 from probes.bandwidth import BandwidthConfig, probe
 from probes.base import deadline_in
@@ -482,7 +483,7 @@ def test_exports_neutralise_formulas_and_control_characters(tmp_path: Path) -> N
 
 
 def test_the_dispatch_csv_neutralises_formulas() -> None:
-    text = dispatch_csv_text([{**HOSTILE_WARD, "failing": HOSTILE_WARD["failing"]}])
+    text = dispatch_csv_text(dispatch_rows([HOSTILE_WARD]))
     cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
     assert "'=HYPERLINK(\"http://x\",\"a\")" in cells
     assert not any(cell.startswith(("=", "+", "-", "@", "\t")) for cell in cells)
