@@ -77,6 +77,17 @@ class ToolLinks:
     alertmanager_url: str | None = None
     grafana_url: str | None = None
 
+    def overall(self) -> dict[str, str]:
+        """Every ward's alerts, for the board."""
+        links = {}
+        if self.alertmanager_url:
+            links["alertmanager"] = self.alertmanager_url.rstrip("/") + "/#/alerts"
+        if self.prometheus_url:
+            links["prometheus"] = self.prometheus_url.rstrip("/") + "/alerts"
+        if self.grafana_url:
+            links["grafana"] = self.grafana_url.rstrip("/") + "/d/sansang-city/"
+        return links
+
     def for_ward(self, code: str) -> dict[str, str]:
         links = {}
         if self.alertmanager_url:
@@ -134,6 +145,7 @@ async def board(request: web.Request) -> web.Response:
         zone=state.inventory.timezone, refresh_seconds=refresh_seconds,
         reasons=reasons,
         city=state.inventory.city,
+        tools=request.app[TOOLS_KEY].overall(),
     )
 
 
