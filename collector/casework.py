@@ -26,7 +26,7 @@ from aiohttp import web
 
 from collector.i18n import Language, translate
 from collector.security import NOC_USER
-from collector.silences import SilenceBook, SilenceError, SilenceRejected
+from collector.silences import Silence, SilenceBook, SilenceError, SilenceRejected
 from collector.state import FleetState
 from collector.worklog import (
     MAX_ACKNOWLEDGE_SECONDS,
@@ -59,9 +59,10 @@ class Casework:
         self.state = state
         self.silences = silences
         self._secret = form_secret
-        # ward -> the state of its silence in Alertmanager ("active", "pending", "queued"),
-        # refreshed by ``follow``; pages read it without asking Alertmanager.
-        self.silence_states: dict[str, str] = {}
+        # ward -> its silence in Alertmanager (ours or made in Alertmanager's own UI; state
+        # "active", "pending", "queued" or "rejected"), refreshed by ``follow``; pages read
+        # it without asking Alertmanager.
+        self.silence_of: dict[str, Silence] = {}
         self.alertmanager_reachable: bool | None = None
 
     def form_token(self, user: str) -> str:
@@ -108,15 +109,15 @@ class Casework:
             return
         comment = comment or "acknowledged on the sansang dispatch page"
         try:
-            silence = await self.silences.acknowledge(ward, author, comment, until)
-            self.silence_states[ward] = silence.state
+            self.silence_of[ward] = await self.silences.acknowledge(ward, author, comment,
+                                                                     until)
         except SilenceRejected as exc:
             # Kept in the log all the same: the NOC knows the ward is in hand.
             log.error("Alertmanager refused the silence for ward %s: %s", ward, exc)
-            self.silence_states[ward] = "rejected"
+            self.silence_of[ward] = Silence(ward, author, comment, until, "rejected")
 
     async def _unsilence(self, ward: str) -> None:
-        self.silence_states.pop(ward, None)
+        self.silence_of.pop(ward, None)
         if self.silences is None:
             return
         try:
@@ -146,10 +147,10 @@ class Casework:
         except SilenceError:
             listed = self.silences.queued()
             self.alertmanager_reachable = False
-        states: dict[str, str] = {}
+        found: dict[str, Silence] = {}
         for silence in listed:
-            states.setdefault(silence.ward, silence.state)
-        self.silence_states = states
+            found.setdefault(silence.ward, silence)
+        self.silence_of = found
 
     async def follow(self, every_seconds: float = FOLLOW_SECONDS) -> None:
         """For ever: close what is ready, apply queued silences, read their states."""
@@ -177,35 +178,50 @@ def local_time(unix: float, state: FleetState) -> str:
 
 
 def case_view(casework: Casework, ward: str, language: Language) -> dict[str, Any] | None:
-    """A ward's open case as the pages show it, times in the city's zone."""
+    """A ward's open case and its silence in Alertmanager (also one made in Alertmanager's
+    own UI) as the pages show them, times in the city's zone; None when it has neither."""
     case = casework.worklog.case(ward)
-    if case is None:
+    silence = casework.silence_of.get(ward)
+    if case is None and silence is None:
         return None
     now, state = time.time(), casework.state
-    acknowledged = case.acknowledged(now)
-    silence = casework.silence_states.get(ward)
-    return {
-        "acknowledged": acknowledged,
-        "acknowledged_by": case.acknowledged_by,
-        "acknowledged_at": (local_time(case.acknowledged_at, state)
-                            if case.acknowledged_at else None),
-        "until": local_time(case.acknowledged_until, state) if case.acknowledged_until else None,
-        "expired": case.acknowledged_until is not None and not acknowledged,
-        "comment": case.acknowledge_comment,
-        "assignee": case.assignee,
-        "assigned_at": local_time(case.assigned_at, state) if case.assigned_at else None,
-        "silence": (translate(f"case.silence.{silence}", language)
-                    if silence and acknowledged else None),
-        "notes": [{"at": local_time(n.at, state), "author": n.author,
-                   "action": translate(f"case.action.{n.action}", language), "text": n.text}
-                  for n in reversed(case.notes[-20:])],
+    view: dict[str, Any] = {
+        "acknowledged": False, "acknowledged_by": None, "acknowledged_at": None,
+        "until": None, "expired": False, "comment": "", "assignee": None,
+        "assigned_at": None, "notes": [], "silence": None,
     }
+    if case is not None:
+        acknowledged = case.acknowledged(now)
+        view.update({
+            "acknowledged": acknowledged,
+            "acknowledged_by": case.acknowledged_by,
+            "acknowledged_at": (local_time(case.acknowledged_at, state)
+                                if case.acknowledged_at else None),
+            "until": (local_time(case.acknowledged_until, state)
+                      if case.acknowledged_until else None),
+            "expired": case.acknowledged_until is not None and not acknowledged,
+            "comment": case.acknowledge_comment,
+            "assignee": case.assignee,
+            "assigned_at": local_time(case.assigned_at, state) if case.assigned_at else None,
+            "notes": [{"at": local_time(n.at, state), "author": n.author,
+                       "action": translate(f"case.action.{n.action}", language),
+                       "text": n.text}
+                      for n in reversed(case.notes[-20:])],
+        })
+    if silence is not None:
+        view["silence"] = translate(
+            "case.silence_detail", language,
+            state=translate(f"case.silence.{silence.state}", language),
+            who=silence.author, until=local_time(silence.ends_at, state))
+    return view
 
 
 def same_origin(request: web.Request) -> bool:
-    """False when the browser says the post came from another site."""
+    """False when the browser says the post came from another site. Our pages send no
+    referrer, so a browser sends ``Origin: null`` with their forms: only a named origin
+    that is not ours is refused; ``Sec-Fetch-Site`` says it either way."""
     origin = request.headers.get("Origin")
-    if origin is not None and origin != f"{request.scheme}://{request.host}":
+    if origin not in (None, "null") and origin != f"{request.scheme}://{request.host}":
         return False
     return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
 

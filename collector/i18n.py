@@ -189,7 +189,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                             "Alertmanager did not answer: the mute is queued"),
     "case.silence.rejected": ("Alertmanager từ chối tắt thông báo: xem nhật ký bộ thu",
                               "Alertmanager refused the mute: see the collector's log"),
-    "case.silence.expired": ("Alertmanager: thông báo đã bật lại", "Alertmanager: unmuted"),
+    "case.silence_detail": ("{state} (bởi {who}, đến {until})",
+                            "{state} (by {who}, until {until})"),
     "case.alertmanager_down": (
         "Không liên lạc được Alertmanager: các lệnh tắt thông báo đang chờ và sẽ được gửi "
         "khi Alertmanager trả lời.",

@@ -23,7 +23,8 @@ from typing import Any, Literal
 
 import aiohttp
 
-State = Literal["active", "pending", "expired", "queued"]
+# "rejected": Alertmanager refused it (a client error); only the collector's pages show it.
+State = Literal["active", "pending", "expired", "queued", "rejected"]
 
 
 class SilenceError(Exception):

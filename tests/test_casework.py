@@ -224,3 +224,21 @@ def test_a_case_is_bounded_and_closed_cases_are_pruned(tmp_path: Path) -> None:
     case = again.case(WARD)
     assert case is not None and [n.text for n in case.notes] == ["a new case"]
     again.close()
+
+
+async def test_with_alertmanager_down_the_acknowledgement_is_kept_and_its_mute_queued(
+        tmp_path: Path) -> None:
+    # Nothing listens on loopback port 9 (discard): every call to Alertmanager fails.
+    settings, tokens = settings_for(tmp_path, alertmanager_url="http://127.0.0.1:9")
+    async with TestClient(TestServer(create_app(settings))) as client:
+        await push(client, tokens, WARD, healthy=False)
+        token = await form_token(client)
+        assert (await act(client, "acknowledge", token, text="Đã gọi nhà mạng")).status == 303
+        casework = client.server.app[CASEWORK]
+        assert casework.silences is not None
+        assert [s.ward for s in casework.silences.queued()] == [WARD]
+        await casework.refresh_silences()
+        page = await (await client.get("/dispatch")).text()
+        assert "Alertmanager chưa trả lời: lệnh tắt thông báo đang chờ gửi" in page
+        assert "Không liên lạc được Alertmanager" in page
+        assert (await case_of(client))["acknowledged"] is True

@@ -661,3 +661,50 @@ def test_the_board_says_since_when_its_data_is_old_when_the_collector_stops(
     # The refused fetches were the point: the browser logs them, nothing else may fail.
     assert all("ERR_CONNECTION_REFUSED" in error for error in tab.errors), tab.errors
     tab.errors.clear()
+
+
+# --- the NOC's hands on a ward: acknowledge, assign, note
+
+
+def test_acknowledge_assign_and_note_on_the_dispatch_page_survive_a_restart(
+        tab: Tab, tmp_path: Path) -> None:
+    directory = tmp_path / "casework"
+    with running_collector(directory, [TAN_SON_NHAT]) as collector:
+        tokens = collector.tokens
+        tab.open(f"{collector.url}/dispatch?lang=vi")
+        row = tab.page.locator(f"#case-{TAN_SON_NHAT}")
+        row.locator("summary").click()
+        acknowledge = row.locator("form.acknowledge")
+        acknowledge.locator("input[name=by]").fill("An")
+        acknowledge.locator("input[name=text]").fill("Đã gọi nhà mạng")
+        with tab.page.expect_navigation():
+            acknowledge.locator("button").click()
+        row = tab.page.locator(f"#case-{TAN_SON_NHAT}")
+        assert "Đã nhận xử lý: An" in row.inner_text()
+        for action, field_, text in (("assign", "input[name=text]", "Bình"),
+                                     ("note", "textarea[name=text]", "Thay dây mạng tầng 2")):
+            row.locator("summary").click()
+            form = row.locator(f"form.{action}")
+            assert form.locator("input[name=by]").input_value() == "An"  # remembered
+            form.locator(field_).fill(text)
+            with tab.page.expect_navigation():
+                form.locator("button").click()
+            row = tab.page.locator(f"#case-{TAN_SON_NHAT}")
+        assert "Đã giao cho Bình" in row.inner_text()
+        assert "Thay dây mạng tầng 2" in row.inner_text()
+        if tab.screen == "phone":
+            tab.assert_fits_the_screen()
+        tab.screenshot("dispatch-case-vi")
+        row.locator("summary").click()  # the forms open, as the operator sees them
+        row.screenshot(path=SCREENS / f"dispatch-case-row-vi-{tab.screen}.png")
+
+    with running_collector(directory, [TAN_SON_NHAT], tokens=tokens) as collector:
+        tab.open(f"{collector.url}/?lang=vi")
+        tile = tab.page.locator(f"#tile-{TAN_SON_NHAT}")
+        assert tile.get_attribute("data-acknowledged") == "yes"
+        assert "An đã nhận · giao Bình" in tile.inner_text()
+        tab.open(f"{collector.url}/ward/{TAN_SON_NHAT}?lang=en")
+        case = tab.page.locator("#case").inner_text()
+        assert "Acknowledged by An" in case and "Assigned to Bình" in case
+        assert "Thay dây mạng tầng 2" in case
+        tab.screenshot("ward-case-en")
