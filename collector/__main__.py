@@ -10,9 +10,9 @@ from pathlib import Path
 from aiohttp import web
 
 from collector.app import DEFAULT_RETENTION_DAYS, CollectorSettings, create_app
-from collector.provision import provision
+from collector.provision import ProvisionRefused, provision, unknown_ward
 from collector.security import AccessLogWithoutQuery, hash_password, server_tls_context
-from collector.tokens import issue_token
+from collector.tokens import has_token, issue_token
 from inventory import criteria
 from inventory.load import DEFAULT_INVENTORY, load_inventory
 from inventory.yamlfile import ConfigError
@@ -74,25 +74,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = sub.add_parser("token", help="manage ward tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
-    issue = token_sub.add_parser("issue", help="issue (or replace) a ward's token",
+    issue = token_sub.add_parser("issue", help="issue (or, with --replace, replace) a ward's "
+                                               "token",
                                  description="Print a new token for WARD once and store "
                                              "only its hash in the tokens file.")
     issue.add_argument("ward", help="ward code, e.g. 26968")
-    issue.add_argument("--tokens", type=Path, required=True, help="tokens file to update")
+    issue.add_argument("--tokens", type=Path, required=True,
+                       help="tokens file to update, in an existing folder")
     issue.add_argument("--inventory", type=Path, default=DEFAULT_INVENTORY,
                        help="inventory the ward must belong to")
     issue.add_argument("--out", type=Path, default=None,
                        help="write the token to this file (mode 600) instead of stdout")
+    issue.add_argument("--replace", action="store_true",
+                       help="replace the ward's existing token; its installed agent is "
+                            "refused until it gets the new one")
 
     provision = sub.add_parser(
         "provision", help="issue a ward's token and write its ready-to-copy agent folder",
         description="Issue WARD's token and write OUT/agent.yaml and OUT/token from the "
                     "inventory, so the agent is installed without editing YAML by hand.")
     provision.add_argument("ward", help="ward code, e.g. 26968")
-    provision.add_argument("--tokens", type=Path, required=True, help="tokens file to update")
+    provision.add_argument("--tokens", type=Path, required=True,
+                           help="tokens file to update, in an existing folder")
     provision.add_argument("--collector-url", required=True,
                            help="URL the agent pushes to, e.g. https://collector.example:8443")
-    provision.add_argument("--out", type=Path, required=True, help="folder to write")
+    provision.add_argument("--out", type=Path, required=True,
+                           help="folder to write (made if missing, inside an existing one)")
+    provision.add_argument("--replace", action="store_true",
+                           help="re-issue the token of a ward that already has one; the "
+                                "agent installed there is refused until it gets the new "
+                                "folder")
     provision.add_argument("--ca-file", type=Path, default=None,
                            help="CA that signed the collector's certificate, copied beside "
                                 "the config")
@@ -119,6 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
                                                "its bcrypt hash.")
     hash_password.add_argument("--user", default="noc", help="user name to print beside it")
     return parser
+
+
+def _check_token_issue(args: argparse.Namespace) -> None:
+    """Refuse what ``token issue`` would get wrong, before the tokens file is touched."""
+    for option, path in (("--tokens", args.tokens), ("--out", args.out)):
+        if path is not None and not path.parent.is_dir():
+            raise ProvisionRefused(f"{option}: the folder {path.parent} does not exist; create "
+                                   "it first or name a file in an existing folder")
+    if has_token(args.tokens, args.ward) and not args.replace:
+        raise ProvisionRefused(
+            f"ward {args.ward} already has a token in {args.tokens}; add --replace to issue a "
+            "new one (the agent installed at the ward is then refused until it gets it)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,22 +176,39 @@ def main(argv: list[str] | None = None) -> int:
         exc.report(f"invalid inventory {args.inventory}")
         return 2
 
+    if args.command in ("provision", "token") and args.ward not in inventory.wards:
+        command = "provision" if args.command == "provision" else "token issue"
+        print(f"{command}: {unknown_ward(inventory, args.ward, args.inventory)}",
+              file=sys.stderr)
+        return 2
     if args.command == "provision":
-        if args.ward not in inventory.wards:
-            print(f"ward {args.ward} is not in {args.inventory}", file=sys.stderr)
+        try:
+            replaced = args.replace and has_token(args.tokens, args.ward)
+            path = provision(inventory, args.ward, args.tokens, args.collector_url, args.out,
+                             args.ca_file, replace=args.replace)
+        except ProvisionRefused as exc:
+            print(f"provision: {exc}", file=sys.stderr)
             return 2
-        path = provision(inventory, args.ward, args.tokens, args.collector_url, args.out,
-                         args.ca_file)
+        except ConfigError as exc:
+            exc.report("provision: unreadable tokens file")
+            return 2
         print(f"agent for ward {args.ward} written to {path.parent}/ "
               f"(copy it to the ward, then: python agent.py run --config agent.yaml)")
+        if replaced:
+            print(f"ward {args.ward}'s old token no longer works: the agent installed there "
+                  f"is refused until this folder replaces its own")
         return 0
     if args.command == "token":
-        if args.ward not in inventory.wards:
-            print(f"ward {args.ward} is not in {args.inventory}", file=sys.stderr)
+        try:
+            _check_token_issue(args)
+        except ProvisionRefused as exc:
+            print(f"token issue: {exc}", file=sys.stderr)
+            return 2
+        except ConfigError as exc:
+            exc.report("token issue: unreadable tokens file")
             return 2
         token = issue_token(args.tokens, args.ward)
         if args.out:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.touch(mode=0o600)
             args.out.write_text(token.reveal() + "\n", encoding="utf-8")
             print(f"token for ward {args.ward} written to {args.out}")
