@@ -235,13 +235,14 @@ def _fields_at(model: type[BaseModel], loc: Location) -> list[str]:
             current = _inner(current, part)
         if current is None:
             return []
-    current = _unwrap_optional(current)
+    current = unwrap_optional(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
     return []
 
 
-def _unwrap_optional(annotation: Any) -> Any:
+def unwrap_optional(annotation: Any) -> Any:
+    """``X`` for an annotation ``X | None``; any other annotation as it is."""
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
         return args[0]
@@ -249,7 +250,7 @@ def _unwrap_optional(annotation: Any) -> Any:
 
 
 def _inner(annotation: Any, part: str | int) -> Any:
-    annotation = _unwrap_optional(annotation)
+    annotation = unwrap_optional(annotation)
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (list, tuple) and args and isinstance(part, int):
