@@ -11,12 +11,21 @@ import argparse
 import asyncio
 import json
 import logging
+import sqlite3
+import ssl
 import sys
 import time
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from inventory.yamlfile import ConfigError
+from pydantic import ValidationError
+
+from inventory.yamlfile import ConfigError, error_lines
 from probes import PROBES
 from probes.base import ProbeResult
+
+if TYPE_CHECKING:
+    from ward_agent.config import AgentConfig
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,8 +76,17 @@ async def run_probe(args: argparse.Namespace) -> int:
     try:
         targets, fields = probe_kind.cli.from_arguments(args)
         config = probe_kind.config_type(**{k: v for k, v in fields.items() if v is not None})
-    except (ValueError, OSError) as exc:
-        print(f"invalid options: {exc}", file=sys.stderr)
+    except ValidationError as exc:
+        option = probe_kind.cli.option_for
+        for line in error_lines(exc, lambda loc: option(str(loc[0]), vars(args)) if loc
+                                else "options"):
+            print(f"probe {args.kind}: {line}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"probe {args.kind}: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"probe {args.kind}: {exc}", file=sys.stderr)
         return 2
     deadline = time.monotonic() + probe_kind.budget_seconds(config)
     results: list[ProbeResult] = list(
@@ -86,6 +104,18 @@ async def run_probe(args: argparse.Namespace) -> int:
     return 0 if all(r.up for r in results) else 1
 
 
+def unreadable_file(config: AgentConfig) -> str | None:
+    """The first file the config names for pushing (token, CA) that cannot be read, as
+    one line naming its key and path; None when both can."""
+    for key, path in (("token_file", config.token_file), ("ca_file", config.ca_file)):
+        if path is not None:
+            try:
+                Path(path).read_bytes()
+            except OSError as exc:
+                return f"{key} {path}: cannot read: {exc.strerror}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
@@ -96,16 +126,34 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run_probe(args))
     from ward_agent.config import load_agent_config
 
+    # Each problem names its file; only check speaks the technician's language.
+    vietnamese = getattr(args, "lang", "en") == "vi"
     try:
         config = load_agent_config(args.config)
     except ConfigError as exc:
-        exc.report(f"invalid agent config {args.config}")
+        exc.report("cấu hình agent không dùng được" if vietnamese else "invalid agent config")
         return 2
+    cannot_start = "không khởi động được agent" if vietnamese else "cannot start the agent"
+    if args.command == "run" or getattr(args, "push", False):
+        problem = unreadable_file(config)
+        if problem:
+            print(f"{cannot_start}: {problem}", file=sys.stderr)
+            return 2
     if args.command == "run":
         from ward_agent.runner import AgentRunner
 
         try:
-            asyncio.run(AgentRunner(config).run())
+            runner = AgentRunner(config)
+        except ssl.SSLError as exc:
+            print(f"{cannot_start}: ca_file {config.ca_file}: not a PEM certificate "
+                  f"({exc.reason})", file=sys.stderr)
+            return 2
+        except (OSError, sqlite3.Error) as exc:
+            print(f"{cannot_start}: spool.path {config.spool.path}: cannot open: "
+                  f"{getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+            return 2
+        try:
+            asyncio.run(runner.run())
         except KeyboardInterrupt:
             pass
         return 0

@@ -13,7 +13,7 @@ import difflib
 import sys
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -31,9 +31,13 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
 
     def report(self, title: str, stream: TextIO | None = None) -> None:
-        """Print ``title`` and every problem, one per line, for a person to act on."""
+        """Print ``title`` and every problem, one per line, for a person to act on: a
+        single problem on the title's own line, since it names its file already."""
         stream = stream or sys.stderr
-        print(f"{title} ({len(self.problems)} problem(s)):", file=stream)
+        if len(self.problems) == 1:
+            print(f"{title}: {self.problems[0]}", file=stream)
+            return
+        print(f"{title} ({len(self.problems)} problems):", file=stream)
         for problem in self.problems:
             print(f"  {problem}", file=stream)
 
@@ -183,6 +187,14 @@ def _describe(error: Any, model: type[BaseModel] | None) -> str:
     if kind == "value_error":
         return f"expected {ctx.get('error', error['msg'])!s}"
     return f"{error['msg']}, got {got!r}"
+
+
+def error_lines(exc: ValidationError,
+                name: Callable[[Location], str] = format_path) -> list[str]:
+    """One line per error of ``exc``: the field as ``name`` spells it for the reader (an
+    option, a key), and what was expected, never pydantic's own text and link."""
+    return [f"{name(tuple(error['loc']))}: {_describe(error, None)}"
+            for error in exc.errors(include_url=False)]
 
 
 def validation_problems(

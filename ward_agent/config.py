@@ -31,7 +31,12 @@ from inventory.model import (
     Thresholds,
     ZoneName,
 )
-from inventory.yamlfile import ConfigError, read_yaml, validation_problems
+from inventory.yamlfile import (
+    ConfigError,
+    error_lines,
+    read_yaml,
+    validation_problems,
+)
 from probes.secret import Secret
 from ward_agent.schedule import window_trigger
 
@@ -296,9 +301,8 @@ class AgentConfig(Strict):
             try:
                 PROBES[name].config_type.model_validate(job.options())
             except ValidationError as exc:
-                first = exc.errors(include_url=False)[0]
-                where = ".".join(str(part) for part in first["loc"])
-                raise ValueError(f"{name}.{where}: {first['msg']}") from None
+                lines = [f"{name}.{line}" for line in error_lines(exc)]
+                raise ValueError(f"valid {name} options ({'; '.join(lines)})") from None
         return jobs
 
     def token(self) -> Secret:
