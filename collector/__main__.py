@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
+import sqlite3
+import ssl
 import sys
 from pathlib import Path
 
 from aiohttp import web
 
 from collector.app import DEFAULT_RETENTION_DAYS, CollectorSettings, create_app
-from collector.provision import ProvisionRefused, provision, unknown_ward
+from collector.provision import (
+    ProvisionRefused,
+    checked_collector_url,
+    provision,
+    unknown_ward,
+)
 from collector.security import AccessLogWithoutQuery, hash_password, server_tls_context
 from collector.tokens import has_token, issue_token
 from inventory import criteria
 from inventory.load import DEFAULT_INVENTORY, load_inventory
+from inventory.model import Inventory
 from inventory.yamlfile import ConfigError
 
 
@@ -144,6 +154,67 @@ def _check_token_issue(args: argparse.Namespace) -> None:
             "new one (the agent installed at the ward is then refused until it gets it)")
 
 
+# What export says when it cannot, in the language of --lang.
+EXPORT_FAILURES = {
+    "url": ("--collector-url: cần http(s)://MÁY[:CỔNG], ví dụ http://127.0.0.1:8080; "
+            "nhận được {url!r}",
+            "--collector-url: expected http(s)://HOST[:PORT], e.g. http://127.0.0.1:8080; "
+            "got {url!r}"),
+    "out": ("--out: thư mục {folder} không tồn tại; hãy tạo trước hoặc chọn thư mục khác",
+            "--out: the folder {folder} does not exist; create it first or name another"),
+    "unreachable": ("không kết nối được collector {url}: {reason}",
+                    "cannot reach the collector at {url}: {reason}"),
+    "login": ("collector {url} yêu cầu đăng nhập: thêm --user và đặt mật khẩu trong "
+              "SANSANG_NOC_PASSWORD",
+              "the collector at {url} needs a login: give --user, and the password in "
+              "SANSANG_NOC_PASSWORD"),
+    "refused": ("collector {url} trả lời HTTP {status} {reason}",
+                "the collector at {url} answered HTTP {status} {reason}"),
+    "not_collector": ("{url} không trả lời như một collector sansang (--collector-url)",
+                      "{url} did not answer as a sansang collector (--collector-url)"),
+    "write": ("không ghi được {path}: {reason}", "cannot write {path}: {reason}"),
+}
+
+
+def _export(args: argparse.Namespace) -> int:
+    """Write the report, or say in one line, in the language of --lang, why not."""
+    import urllib.error
+
+    from collector.export import export, password_from_env
+
+    def fail(key: str, code: int, **values: object) -> int:
+        vi, en = EXPORT_FAILURES[key]
+        print(f"export: {(vi if args.lang == 'vi' else en).format(**values)}", file=sys.stderr)
+        return code
+
+    url = args.collector_url
+    try:
+        checked_collector_url(url)
+    except ProvisionRefused:
+        return fail("url", 2, url=url)
+    folder = args.out.absolute().parent
+    if not folder.is_dir():
+        return fail("out", 2, folder=folder)
+    try:
+        csv_path, xlsx_path = export(url, args.out, args.lang, args.user, password_from_env())
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            return fail("login", 1, url=url)
+        return fail("refused", 1, url=url, status=exc.code, reason=exc.reason)
+    except urllib.error.URLError as exc:
+        reason = getattr(exc.reason, "strerror", None) or exc.reason
+        return fail("unreachable", 1, url=url, reason=reason)
+    except (ValueError, KeyError, TypeError):
+        # Not JSON, or JSON without the ward list: something else answers at that address.
+        return fail("not_collector", 1, url=url)
+    except OSError as exc:
+        if exc.filename is None:
+            return fail("unreachable", 1, url=url, reason=exc.strerror or exc)
+        return fail("write", 1, path=exc.filename, reason=exc.strerror)
+    print(f"wrote {csv_path} and {xlsx_path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "hash-password":
@@ -164,16 +235,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"users:\n  {args.user}: '{hashed}'")
         return 0
     if args.command == "export":
-        from collector.export import export, password_from_env
-
-        csv_path, xlsx_path = export(args.collector_url, args.out, args.lang, args.user,
-                                     password_from_env())
-        print(f"wrote {csv_path} and {xlsx_path}")
-        return 0
+        return _export(args)
     try:
         inventory = load_inventory(args.inventory)
     except ConfigError as exc:
-        exc.report(f"invalid inventory {args.inventory}")
+        exc.report("invalid inventory")
         return 2
 
     if args.command in ("provision", "token") and args.ward not in inventory.wards:
@@ -207,20 +273,45 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as exc:
             exc.report("token issue: unreadable tokens file")
             return 2
+        if args.out:
+            # Made (mode 600) before the token is issued, so a file that cannot be written
+            # leaves the ward's old token in place.
+            try:
+                args.out.touch(mode=0o600)
+            except OSError as exc:
+                print(f"token issue: --out {args.out}: cannot write: {exc.strerror}",
+                      file=sys.stderr)
+                return 2
         token = issue_token(args.tokens, args.ward)
         if args.out:
-            args.out.touch(mode=0o600)
             args.out.write_text(token.reveal() + "\n", encoding="utf-8")
             print(f"token for ward {args.ward} written to {args.out}")
         else:
             print(token.reveal())
         return 0
 
+    return _serve(args, inventory)
+
+
+def _serve(args: argparse.Namespace, inventory: Inventory) -> int:
+    """Run the collector until stopped; a file or address it cannot use is one line."""
+
+    def refuse(line: str) -> int:
+        print(f"cannot start the collector: {line}", file=sys.stderr)
+        return 2
+
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     simulated: frozenset[str] = frozenset()
     if args.simulated_wards:
-        simulated = frozenset(args.simulated_wards.read_text().split())
+        try:
+            simulated = frozenset(args.simulated_wards.read_text().split())
+        except (OSError, UnicodeDecodeError) as exc:
+            return refuse(f"--simulated-wards {args.simulated_wards}: cannot read: "
+                          f"{getattr(exc, 'strerror', None) or 'not UTF-8 text'}")
+    if not args.database.absolute().parent.is_dir():
+        return refuse(f"--database: the folder {args.database.absolute().parent} does not "
+                      "exist; create it first or name another")
     settings = CollectorSettings(
         inventory=inventory,
         tokens_path=args.tokens,
@@ -240,17 +331,38 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.tls_cert and args.tls_key):
             print("--tls-cert and --tls-key go together", file=sys.stderr)
             return 2
-        ssl_context = server_tls_context(args.tls_cert, args.tls_key, args.tls_client_ca)
+        for option, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key),
+                             ("--tls-client-ca", args.tls_client_ca)):
+            try:
+                if path is not None:
+                    path.read_bytes()
+            except OSError as exc:
+                return refuse(f"{option} {path}: cannot read: {exc.strerror}")
+        try:
+            ssl_context = server_tls_context(args.tls_cert, args.tls_key, args.tls_client_ca)
+        except ssl.SSLError as exc:
+            detail = f" ({exc.reason})" if exc.reason else ""
+            return refuse(f"--tls-cert {args.tls_cert}, --tls-key {args.tls_key}: not a PEM "
+                          f"certificate chain and its key{detail}")
     try:
         app = create_app(settings)
     except ConfigError as exc:
         exc.report("cannot start the collector")
         return 2
+    except sqlite3.Error as exc:
+        return refuse(f"--database {args.database}: cannot open: {exc}")
     host, port = args.listen
     scheme = "https" if ssl_context else "http"
-    web.run_app(app, host=host, port=port, ssl_context=ssl_context,
-                access_log_class=AccessLogWithoutQuery, print=lambda _m: print(
-        f"sansang collector on {scheme}://{host}:{port}/ (metrics at /metrics)", flush=True))
+    try:
+        web.run_app(app, host=host, port=port, ssl_context=ssl_context,
+                    access_log_class=AccessLogWithoutQuery, print=lambda _m: print(
+            f"sansang collector on {scheme}://{host}:{port}/ (metrics at /metrics)",
+            flush=True))
+    except OSError as exc:
+        # Only the listening socket's own failures; anything else is a bug to see whole.
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        return refuse(f"--listen {host}:{port}: {os.strerror(exc.errno)}")
     return 0
 
 
