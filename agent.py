@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from inventory.yamlfile import ConfigError, error_lines
+from inventory.yamlfile import ConfigError, error_lines, words
 from probes import PROBES
 from probes.base import ProbeResult
 
@@ -104,15 +104,30 @@ async def run_probe(args: argparse.Namespace) -> int:
     return 0 if all(r.up for r in results) else 1
 
 
-def unreadable_file(config: AgentConfig) -> str | None:
-    """The first file the config names for pushing (token, CA) that cannot be read, as
-    one line naming its key and path; None when both can."""
+def startup_problem(config: AgentConfig, language: str) -> str | None:
+    """What keeps the agent from pushing, found before it starts, as one line naming the
+    config key and its file: an unreadable token or CA file, a CA file that holds no
+    certificate, a spool that cannot be opened. None when all can be used."""
+    from ward_agent.spool import Spool
+
     for key, path in (("token_file", config.token_file), ("ca_file", config.ca_file)):
         if path is not None:
             try:
                 Path(path).read_bytes()
             except OSError as exc:
-                return f"{key} {path}: cannot read: {exc.strerror}"
+                return f"{key} {path}: {words('cannot_read', language, why=exc.strerror)}"
+    if config.ca_file is not None:
+        try:
+            ssl.create_default_context(cafile=config.ca_file)
+        except ssl.SSLError as exc:
+            detail = f" ({exc.reason})" if exc.reason else ""
+            return f"ca_file {config.ca_file}: {words('not_pem', language, detail=detail)}"
+    spool = config.spool
+    try:
+        Spool(spool.path, spool.max_bytes, spool.max_age_seconds).close()
+    except (OSError, sqlite3.Error) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        return f"spool.path {spool.path}: {words('cannot_open', language, why=why)}"
     return None
 
 
@@ -127,15 +142,16 @@ def main(argv: list[str] | None = None) -> int:
     from ward_agent.config import load_agent_config
 
     # Each problem names its file; only check speaks the technician's language.
-    vietnamese = getattr(args, "lang", "en") == "vi"
+    language = getattr(args, "lang", "en")
     try:
-        config = load_agent_config(args.config)
+        config = load_agent_config(args.config, language)
     except ConfigError as exc:
-        exc.report("cấu hình agent không dùng được" if vietnamese else "invalid agent config")
+        exc.report("cấu hình agent không dùng được" if language == "vi"
+                   else "invalid agent config", language=language)
         return 2
-    cannot_start = "không khởi động được agent" if vietnamese else "cannot start the agent"
+    cannot_start = "không khởi động được agent" if language == "vi" else "cannot start the agent"
     if args.command == "run" or getattr(args, "push", False):
-        problem = unreadable_file(config)
+        problem = startup_problem(config, language)
         if problem:
             print(f"{cannot_start}: {problem}", file=sys.stderr)
             return 2
@@ -143,17 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         from ward_agent.runner import AgentRunner
 
         try:
-            runner = AgentRunner(config)
-        except ssl.SSLError as exc:
-            print(f"{cannot_start}: ca_file {config.ca_file}: not a PEM certificate "
-                  f"({exc.reason})", file=sys.stderr)
-            return 2
-        except (OSError, sqlite3.Error) as exc:
-            print(f"{cannot_start}: spool.path {config.spool.path}: cannot open: "
-                  f"{getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
-            return 2
-        try:
-            asyncio.run(runner.run())
+            asyncio.run(AgentRunner(config).run())
         except KeyboardInterrupt:
             pass
         return 0

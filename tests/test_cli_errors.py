@@ -143,7 +143,7 @@ def test_check_with_a_missing_config_names_the_file_in_vietnamese(
 ) -> None:
     missing = tmp_path / "agent.yaml"
     assert agent.main(["check", "--config", str(missing)]) == 2
-    assert one_line(capsys) == (f"cấu hình agent không dùng được: {missing}: cannot read: "
+    assert one_line(capsys) == (f"cấu hình agent không dùng được: {missing}: không đọc được: "
                                 "No such file or directory")
 
 
@@ -184,7 +184,32 @@ def test_check_push_without_its_token_file_names_it_in_vietnamese(
 ) -> None:
     assert agent.main(["check", "--push", "--config", str(agent_config(tmp_path))]) == 2
     assert one_line(capsys) == (f"không khởi động được agent: token_file {tmp_path / 'token'}"
-                                ": cannot read: No such file or directory")
+                                ": không đọc được: No such file or directory")
+
+
+def test_an_invalid_config_for_check_is_told_in_vietnamese(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = agent_config(tmp_path, "push: {batch_sise: 10}\n")
+    path.write_text(path.read_text().replace("http://127.0.0.1:9", "collector:8080"))
+    assert agent.main(["check", "--config", str(path)]) == 2
+    title, *problems = capsys.readouterr().err.splitlines()
+    assert title == "cấu hình agent không dùng được (2 lỗi):"
+    assert sorted(problems) == [
+        f"  {path}:2: collector_url: cần một URL http(s), nhận được 'collector:8080'",
+        f"  {path}:5: push.batch_sise: khóa không có trong mẫu; có phải là 'batch_size'?",
+    ]
+
+
+def test_check_push_with_a_spool_it_cannot_open_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "token").write_text("t\n")
+    (tmp_path / "spool").mkdir()
+    path = agent_config(tmp_path, "spool: {path: spool}\n")
+    assert agent.main(["check", "--push", "--lang", "en", "--config", str(path)]) == 2
+    assert one_line(capsys) == (f"cannot start the agent: spool.path {tmp_path / 'spool'}: "
+                                "cannot open: unable to open database file")
 
 
 def test_run_with_a_ca_file_that_is_no_certificate_names_it(

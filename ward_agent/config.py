@@ -313,16 +313,19 @@ class AgentConfig(Strict):
         return ZoneInfo(self.timezone)
 
 
-def load_agent_config(path: Path | str) -> AgentConfig:
+def load_agent_config(path: Path | str, language: str = "en") -> AgentConfig:
+    """The agent config at ``path``, or a ConfigError whose problems are told in
+    ``language`` ("vi" or "en"), one per line naming file, line and field."""
     path = Path(path)
-    data, lines = read_yaml(path)
+    data, lines = read_yaml(path, language)
     if isinstance(data, dict):
         # Relative paths in the file are relative to the file, not to the working directory.
         data = _resolve_paths(data, path.parent)
     try:
         return AgentConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(validation_problems(path, exc, lines, model=AgentConfig)) from None
+        raise ConfigError(validation_problems(path, exc, lines, model=AgentConfig,
+                                              language=language)) from None
 
 
 def _resolve_paths(data: dict[str, object], base: Path) -> dict[str, object]:
