@@ -35,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "equipment, and pushes the results to the collector. Also the technician's "
                     "tool for ad-hoc probes and a one-shot readiness check.",
     )
-    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    parser.add_argument("--log-level", default="INFO", type=str.upper,
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="logging level (default INFO)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the agent on its schedule until stopped",
@@ -133,7 +135,7 @@ def startup_problem(config: AgentConfig, language: str) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # APScheduler logs every round it starts at INFO; the agent's own log says what matters.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -80,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--basic-auth-file", type=Path, default=None,
                        help="YAML 'users: {name: bcrypt hash}' required for /metrics and the "
                             "pages (agents keep using their ward tokens)")
-    serve.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    serve.add_argument("--log-level", default="INFO", type=str.upper,
+                       choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                       help="logging level (default INFO)")
 
     token = sub.add_parser("token", help="manage ward tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
@@ -300,7 +302,7 @@ def _serve(args: argparse.Namespace, inventory: Inventory) -> int:
         print(f"cannot start the collector: {line}", file=sys.stderr)
         return 2
 
-    logging.basicConfig(level=args.log_level.upper(),
+    logging.basicConfig(level=args.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     simulated: frozenset[str] = frozenset()
     if args.simulated_wards:

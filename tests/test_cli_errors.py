@@ -330,3 +330,17 @@ def test_alerts_deploy_names_the_file_it_cannot_read(
                         str(tmp_path / "am.yml")]) == 1
     assert one_line(capsys) == (f"alerts.deploy: --bot-token-file {missing}: cannot read: "
                                 "No such file or directory")
+
+
+@pytest.mark.parametrize("command", [
+    ["agent.py", "--log-level", "chatty", "probe", "icmp", "127.0.0.1"],
+    ["-m", "collector", "serve", "--tokens", "tokens.yaml", "--log-level", "chatty"],
+])
+def test_an_unknown_log_level_is_a_usage_error_not_a_traceback(command: list[str]) -> None:
+    run = subprocess.run([sys.executable, *command], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert run.stderr.splitlines()[-1].endswith(
+        "error: argument --log-level: invalid choice: 'CHATTY' (choose from 'DEBUG', 'INFO', "
+        "'WARNING', 'ERROR')")
