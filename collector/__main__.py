@@ -9,6 +9,7 @@ import os
 import sqlite3
 import ssl
 import sys
+import urllib.parse
 from pathlib import Path
 
 from aiohttp import web
@@ -33,6 +34,19 @@ def _listen(value: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _tool_url(value: str) -> str:
+    """An http(s) URL with a host: a tool the collector links to or calls."""
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an http:// or https:// URL with a host")
+    try:
+        parsed.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} has a port that is not a number") from None
+    return value.rstrip("/")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--basic-auth-file", type=Path, default=None,
                        help="YAML 'users: {name: bcrypt hash}' required for /metrics and the "
                             "pages (agents keep using their ward tokens)")
+    serve.add_argument("--alertmanager-url", type=_tool_url, default=None,
+                       help="Alertmanager (e.g. http://127.0.0.1:9093): acknowledging a ward "
+                            "on the dispatch page silences it there, and the pages link to "
+                            "its alerts")
+    serve.add_argument("--prometheus-url", type=_tool_url, default=None,
+                       help="Prometheus, for links from a ward's page to its alerts")
+    serve.add_argument("--grafana-url", type=_tool_url, default=None,
+                       help="Grafana, for links from a ward's page to its dashboard")
     serve.add_argument("--log-level", default="INFO", type=str.upper,
                        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                        help="logging level (default INFO)")
@@ -326,6 +348,9 @@ def _serve(args: argparse.Namespace, inventory: Inventory) -> int:
         rate_burst=args.rate_burst,
         retention_days=args.retention_days,
         basic_auth_path=args.basic_auth_file,
+        alertmanager_url=args.alertmanager_url,
+        prometheus_url=args.prometheus_url,
+        grafana_url=args.grafana_url,
         tune_garbage_collector=True,
     )
     ssl_context = None

@@ -23,14 +23,17 @@ from pathlib import Path
 from aiohttp import web
 from isal import igzip
 
+from collector.casework import Casework, add_casework
 from collector.own_metrics import OwnMetrics
-from collector.pages import ShareLinks, add_pages, is_shared_ward_request
+from collector.pages import ShareLinks, ToolLinks, add_pages, is_shared_ward_request
 from collector.payload import PayloadError, parse_batch
-from collector.security import BasicAuth, RateLimiter
+from collector.security import NOC_USER, BasicAuth, RateLimiter
+from collector.silences import SilenceBook
 from collector.speedtest import add_speedtest_routes
 from collector.state import FleetState
 from collector.store import ReportStore, StoredReport, StoreUnavailable
 from collector.tokens import TokenBook
+from collector.worklog import WorkLog
 from inventory import criteria
 from inventory.model import Inventory
 
@@ -64,6 +67,11 @@ class CollectorSettings:
     rate_per_second: float = 2.0
     rate_burst: int = 20
     basic_auth_path: Path | None = None
+    # Acknowledging a ward on the dispatch page silences it here (Alertmanager's API).
+    alertmanager_url: str | None = None
+    # Where the pages link to for a ward's alerts and graphs (None: no link).
+    prometheus_url: str | None = None
+    grafana_url: str | None = None
     retention_days: float = DEFAULT_RETENTION_DAYS
     # Process-wide, so only the collector's own process asks for it (not tests).
     tune_garbage_collector: bool = False
@@ -262,6 +270,7 @@ async def noc_login(request: web.Request, handler: Handler) -> web.StreamRespons
         return await handler(request)
     outcome = await auth.check(request.headers.get("Authorization"), request.remote or "?")
     if outcome.allowed:
+        request[NOC_USER] = outcome.user
         return await handler(request)
     if outcome.status == 429:
         return problem(429, outcome.reason,
@@ -342,6 +351,11 @@ def restore_state(state: FleetState, store: ReportStore) -> int:
     return skipped
 
 
+def _beside(database_path: Path, name: str) -> Path:
+    """``collector.sqlite3`` -> ``collector.worklog.sqlite3``: a file of its own, beside."""
+    return database_path.with_name(f"{database_path.stem}.{name}{database_path.suffix}")
+
+
 def create_app(settings: CollectorSettings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes,
                           middlewares=[time_requests, noc_login])
@@ -382,6 +396,13 @@ def create_app(settings: CollectorSettings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/openapi.json", openapi)
     app[SHARE] = ShareLinks.beside(settings.database_path)
-    add_pages(app, app[STATE], app[SHARE], app[STORE].readiness_history)
+    add_pages(app, app[STATE], app[SHARE], app[STORE].readiness_history,
+              ToolLinks(settings.prometheus_url, settings.alertmanager_url, settings.grafana_url))
+    silences = None
+    if settings.alertmanager_url:
+        silences = SilenceBook(settings.alertmanager_url, _beside(settings.database_path,
+                                                                  "silences"))
+    add_casework(app, Casework(WorkLog(_beside(settings.database_path, "worklog")), app[STATE],
+                               app[SHARE].subkey("forms"), silences))
     add_speedtest_routes(app, slots=settings.speedtest_slots, authorize=ward_of_token)
     return app

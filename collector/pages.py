@@ -1,8 +1,7 @@
 """The people's pages: the NOC board, a ward's checklist, the dispatch list, and the JSON API.
 
-Server-rendered with Jinja2, Vietnamese unless ``?lang=en`` (remembered in a
-cookie). A ward's shareable link carries a signature over its code, so it opens
-that ward's page and nothing else, even when the NOC login is required.
+A ward's shareable link carries a signature over its code, so it opens that ward's page
+and nothing else, even when the NOC login is required.
 """
 
 from __future__ import annotations
@@ -16,14 +15,18 @@ import io
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-import jinja2
 from aiohttp import web
 
+from collector.casework import ACKNOWLEDGE_HOURS, AUTHOR_COOKIE, CASEWORK, case_view
 from collector.cells import safe_row
-from collector.i18n import DEFAULT_LANGUAGE, LANGUAGES, MESSAGES, Language, translate
+from collector.i18n import MESSAGES, translate
+from collector.rendering import STATIC, language_of, render
+from collector.security import NOC_USER
 from collector.state import FleetState
 from collector.views import (
     counts,
@@ -37,18 +40,6 @@ from collector.views import (
     ward_summary,
 )
 from inventory import criteria
-
-TEMPLATES = Path(__file__).with_name("templates")
-STATIC = Path(__file__).with_name("static")
-LANGUAGE_COOKIE = "sansang_lang"
-
-_environment = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=jinja2.select_autoescape(["html"]),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 class ShareLinks:
@@ -73,41 +64,49 @@ class ShareLinks:
     def valid(self, ward: str, key: str | None) -> bool:
         return bool(key) and hmac.compare_digest(self.key(ward), key or "")
 
+    def subkey(self, purpose: str) -> bytes:
+        """A secret of its own for another use (the forms' tokens), from the same file."""
+        return hmac.new(self._secret, f"purpose:{purpose}".encode(), hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class ToolLinks:
+    """Where the NOC's other tools answer, for links from the pages (None: no link)."""
+
+    prometheus_url: str | None = None
+    alertmanager_url: str | None = None
+    grafana_url: str | None = None
+
+    def overall(self) -> dict[str, str]:
+        """Every ward's alerts, for the board."""
+        links = {}
+        if self.alertmanager_url:
+            links["alertmanager"] = self.alertmanager_url.rstrip("/") + "/#/alerts"
+        if self.prometheus_url:
+            links["prometheus"] = self.prometheus_url.rstrip("/") + "/alerts"
+        if self.grafana_url:
+            links["grafana"] = self.grafana_url.rstrip("/") + "/d/sansang-city/"
+        return links
+
+    def for_ward(self, code: str) -> dict[str, str]:
+        links = {}
+        if self.alertmanager_url:
+            links["alertmanager"] = (self.alertmanager_url.rstrip("/") + "/#/alerts?filter="
+                                     + quote(f'{{ward="{code}"}}'))
+        if self.prometheus_url:
+            links["prometheus"] = (self.prometheus_url.rstrip("/") + "/graph?g0.expr="
+                                   + quote(f'ALERTS{{ward="{code}"}}') + "&g0.tab=1")
+        if self.grafana_url:
+            links["grafana"] = (self.grafana_url.rstrip("/")
+                                + f"/d/sansang-ward/?var-ward={quote(code)}")
+        return links
+
 
 STATE_KEY = web.AppKey("pages_state", FleetState)
+TOOLS_KEY = web.AppKey("tool_links", ToolLinks)
 SHARE_KEY = web.AppKey("share_links", ShareLinks)
 HistoryReader = Callable[[], list[tuple[str, str, bool]]]
 HISTORY_KEY: web.AppKey[HistoryReader] = web.AppKey("history_reader")
-
-
-def language_of(request: web.Request) -> Language:
-    asked = request.query.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
-    if asked == "en":
-        return "en"
-    if asked == "vi":
-        return "vi"
-    return DEFAULT_LANGUAGE
-
-
-def render(request: web.Request, template: str, **context: Any) -> web.Response:
-    language = language_of(request)
-
-    def t(key: str, **values: object) -> str:
-        return translate(key, language, **values)
-
-    def url(path: str, **params: str) -> str:
-        query = {"lang": language, **params}
-        return path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
-
-    other = "en" if language == "vi" else "vi"
-    toggle = request.rel_url.update_query(lang=other)
-    html = _environment.get_template(template).render(
-        t=t, url=url, lang=language, toggle_url=str(toggle), **context)
-    response = web.Response(text=html, content_type="text/html")
-    if request.query.get("lang") in LANGUAGES:
-        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="Lax",
-                            httponly=True, secure=request.secure)
-    return response
 
 
 async def board(request: web.Request) -> web.Response:
@@ -115,9 +114,11 @@ async def board(request: web.Request) -> web.Response:
     language = language_of(request)
     wards = ward_list(state, language)
     now = time.time()
+    casework = request.app[CASEWORK]
     for ward in wards:
         if ward["silent_for_seconds"] is not None:
             ward["silent_for"] = human_duration(ward["silent_for_seconds"], language)
+        ward["case"] = case_view(casework, ward["code"], language)
     history = readiness_history(request.app[HISTORY_KEY](), set(state.wards))
     # Why wards are not ready, the most common reason first; a click filters to them.
     failing_count = {check.name: sum(1 for w in wards
@@ -144,6 +145,7 @@ async def board(request: web.Request) -> web.Response:
         zone=state.inventory.timezone, refresh_seconds=refresh_seconds,
         reasons=reasons,
         city=state.inventory.city,
+        tools=request.app[TOOLS_KEY].overall(),
     )
 
 
@@ -190,12 +192,18 @@ async def ward_page(request: web.Request) -> web.Response:
     if not shared:
         share_url = str(request.url.with_query({"key": request.app[SHARE_KEY].key(code),
                                                 "lang": language}))
+    casework = request.app[CASEWORK]
+    user = request.get(NOC_USER, "")
     return render(request, "ward.html", ward=summary, checks=checks, last_report=last,
-                  shared=shared, share_url=share_url, key=request.query.get("key", ""))
+                  shared=shared, share_url=share_url, key=request.query.get("key", ""),
+                  case=case_view(casework, code, language),
+                  # A ward's own people see who comes, not the NOC's notes and tools.
+                  tools={} if shared else request.app[TOOLS_KEY].for_ward(code),
+                  form=None if shared else _form_context(request, user))
 
 
 async def dispatch(request: web.Request) -> web.Response:
-    state = request.app[STATE_KEY]
+    state, casework = request.app[STATE_KEY], request.app[CASEWORK]
     language = language_of(request)
     rows = dispatch_rows(ward_list(state, language))
     now = time.time()
@@ -204,7 +212,18 @@ async def dispatch(request: web.Request) -> web.Response:
         row["since_text"] = (translate("board.not_installed", language) if since is None else
                              translate("duration.ago", language,
                                        d=human_duration(now - since, language)))
-    return render(request, "dispatch.html", rows=rows)
+        row["case"] = case_view(casework, row["code"], language)
+    return render(request, "dispatch.html", rows=rows,
+                  form=_form_context(request, request.get(NOC_USER, "")),
+                  alertmanager_down=casework.alertmanager_reachable is False)
+
+
+def _form_context(request: web.Request, user: str) -> dict[str, Any]:
+    """What the NOC's forms need: the anti-forgery token, and who is writing (the login,
+    or the name given last time when the collector has no login)."""
+    return {"csrf": request.app[CASEWORK].form_token(user), "user": user,
+            "by": request.cookies.get(AUTHOR_COOKIE, "")[:80],
+            "hours": ACKNOWLEDGE_HOURS}
 
 
 DISPATCH_COLUMNS = ("ward", "name", "cluster", "severity", "failing_checks", "problems",
@@ -242,6 +261,10 @@ async def dispatch_csv(request: web.Request) -> web.Response:
 async def wards_api(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     wards = ward_list(state, language_of(request))
+    worklog, now = request.app[CASEWORK].worklog, time.time()
+    for ward in wards:
+        case = worklog.case(ward["code"])
+        ward["case"] = None if case is None else case.as_json(now)
     return web.json_response({"wards": wards, "counts": counts(wards)},
                              dumps=_json_dumps)
 
@@ -273,13 +296,14 @@ def history_chart(history: list[tuple[str, int]], total: int) -> dict[str, Any] 
 
 def is_shared_ward_request(request: web.Request, share: ShareLinks) -> bool:
     parts = request.path.strip("/").split("/")
-    return (len(parts) == 2 and parts[0] == "ward"
+    return (request.method in ("GET", "HEAD") and len(parts) == 2 and parts[0] == "ward"
             and share.valid(parts[1], request.query.get("key")))
 
 
 def add_pages(app: web.Application, state: FleetState, share: ShareLinks,
-              history: HistoryReader) -> None:
+              history: HistoryReader, tools: ToolLinks | None = None) -> None:
     app[STATE_KEY] = state
+    app[TOOLS_KEY] = tools or ToolLinks()
     app[SHARE_KEY] = share
     app[HISTORY_KEY] = history
     app.router.add_get("/", board)

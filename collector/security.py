@@ -23,7 +23,7 @@ from pathlib import Path
 
 import bcrypt
 from aiohttp.abc import AbstractAccessLogger
-from aiohttp.web import BaseRequest, StreamResponse
+from aiohttp.web import BaseRequest, RequestKey, StreamResponse
 
 from inventory.yamlfile import ConfigError, read_yaml
 
@@ -62,6 +62,9 @@ class RateLimiter:
         return bucket.take(now)
 
 
+# The NOC user a request logged in as ("" when the collector has no login).
+NOC_USER = RequestKey("noc_user", str)
+
 # bcrypt reads at most 72 bytes of a password; a longer one is refused rather than
 # silently cut (two passwords sharing their first 72 bytes would both pass).
 MAX_PASSWORD_BYTES = 72
@@ -80,6 +83,8 @@ class LoginOutcome:
     status: int = 200
     reason: str = ""
     retry_after: float = 0.0
+    # Who logged in, when allowed: the author of what the NOC writes on the pages.
+    user: str = ""
 
 
 class LoginThrottle:
@@ -133,7 +138,7 @@ class BasicAuth:
 
     def __init__(self, users: dict[str, bytes], throttle: LoginThrottle | None = None):
         self._users = users
-        self._verified: dict[bytes, float] = {}
+        self._verified: dict[bytes, tuple[float, str]] = {}
         self.throttle = throttle or LoginThrottle()
         self._checker = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="sansang-login")
@@ -171,8 +176,8 @@ class BasicAuth:
         key = hashlib.sha256(header.encode("utf-8", "surrogateescape")).digest()
         now = time.monotonic()
         cached = self._verified.get(key)
-        if cached is not None and now - cached < self.CACHE_SECONDS:
-            return LoginOutcome(True)
+        if cached is not None and now - cached[0] < self.CACHE_SECONDS:
+            return LoginOutcome(True, user=cached[1])
         try:
             pair = base64.b64decode(header[6:].strip(), validate=True)
             user_bytes, _, password = pair.partition(b":")
@@ -201,8 +206,8 @@ class BasicAuth:
             self.throttle.succeeded(sources)
             if len(self._verified) >= 10_000:
                 self._verified.clear()
-            self._verified[key] = time.monotonic()
-            return LoginOutcome(True)
+            self._verified[key] = (time.monotonic(), user)
+            return LoginOutcome(True, user=user)
         self.throttle.failed(sources)
         return LoginOutcome(False, 401, "NOC login required")
 

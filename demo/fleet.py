@@ -1,21 +1,26 @@
 """A simulated fleet of wards that push plausible reports through the real ingest API.
 
-Each simulated ward has a fixed profile drawn from its code (healthy, lossy,
+Each simulated ward has a base profile drawn from its code (healthy, lossy,
 slow, below contract, a platform down, or silent), so the board shows a
-realistic mix and the same ward behaves the same way on every run. These wards
-are marked simulated in the collector; none of this touches a network beyond
-loopback.
+realistic mix and the same ward behaves the same way on every run. On top of
+that, a few healthy wards live through faults that start and end on a schedule
+(``Fault``: a cut line, loss that comes and goes, a UPS on battery, a platform
+outage, an agent falling silent), repeated every cycle, so alerts fire and
+resolve while one watches. These wards are marked simulated in the collector;
+none of this touches a network beyond loopback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import itertools
 import logging
 import random
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +45,49 @@ class SimulatedWard:
     contract_bytes_per_second: float | None = None
 
 
+@dataclass(frozen=True)
+class Fault:
+    """``ward`` runs ``profile`` from ``start`` to ``end`` seconds into every cycle."""
+
+    ward: str
+    profile: str
+    start: float
+    end: float
+
+
+# Production seconds into a 30-minute cycle: the first fault within a minute, every kind
+# of alert firing within five, each fault over before the cycle starts again.
+FAULT_SCHEDULE = (("link_cut", 60, 420), ("lossy", 120, 720), ("ups_on_battery", 180, 600),
+                  ("platform_down", 240, 900), ("silent", 300, 780))
+CYCLE_SECONDS = 1800.0
+PUSHES_AT_ONCE = 16
+
+
+def living_faults(wards: Sequence[SimulatedWard], clusters: dict[str, str],
+                  time_scale: float = 1.0) -> list[Fault]:
+    """The schedule's faults, each on a healthy ward of a cluster not yet used (so each
+    fault reaches a different team), the times multiplied by ``time_scale``."""
+    chosen: list[SimulatedWard] = []
+    for ward in sorted(wards, key=lambda w: w.code):
+        if ward.profile == "healthy" and clusters.get(ward.code) not in {
+                clusters.get(c.code) for c in chosen}:
+            chosen.append(ward)
+        if len(chosen) == len(FAULT_SCHEDULE):
+            break
+    return [Fault(ward.code, profile, start * time_scale, end * time_scale)
+            for ward, (profile, start, end) in zip(chosen, FAULT_SCHEDULE, strict=False)]
+
+
+def profile_now(ward: SimulatedWard, faults: Sequence[Fault], elapsed: float,
+                cycle_seconds: float) -> str:
+    """The ward's profile ``elapsed`` seconds after the fleet started."""
+    into_cycle = elapsed % cycle_seconds
+    for fault in faults:
+        if fault.ward == ward.code and fault.start <= into_cycle < fault.end:
+            return fault.profile
+    return ward.profile
+
+
 def profile_for(code: str) -> str:
     digest = hashlib.sha256(code.encode()).digest()
     return PROFILES[digest[0] % len(PROFILES)]
@@ -51,15 +99,18 @@ def simulated_reports(ward: SimulatedWard, now: float, rng: random.Random) -> li
     rtts = [max(0.0005, rng.gauss(base, 0.045 if profile == "jittery" else 0.002))
             for _ in range(10)]
     # A silent ward had trouble before it fell silent: something for the inhibition to hide.
-    received = 7 if profile in ("lossy", "silent") else 10
+    received = {"lossy": 7, "silent": 7, "link_cut": 0}.get(profile, 10)
     rtts = rtts[:received]
-    jitter = sum(abs(b - a) for a, b in itertools.pairwise(rtts)) / max(1, len(rtts) - 1)
-    icmp = {
-        "up": True, "host": "core.city", "sent": 10, "received": received,
-        "loss_ratio": (10 - received) / 10, "rtt_min_seconds": min(rtts),
-        "rtt_avg_seconds": sum(rtts) / len(rtts), "rtt_max_seconds": max(rtts),
-        "jitter_seconds": jitter, "rtts_seconds": rtts,
+    icmp: dict[str, Any] = {
+        "up": bool(rtts), "host": "core.city", "sent": 10, "received": received,
+        "loss_ratio": (10 - received) / 10, "rtts_seconds": rtts,
+        "rtt_min_seconds": None, "rtt_avg_seconds": None, "rtt_max_seconds": None,
+        "jitter_seconds": None, "error": None if rtts else "100 % packet loss",
     }
+    if rtts:
+        icmp.update(rtt_min_seconds=min(rtts), rtt_avg_seconds=sum(rtts) / len(rtts),
+                    rtt_max_seconds=max(rtts), jitter_seconds=sum(
+                        abs(b - a) for a, b in itertools.pairwise(rtts)) / max(1, len(rtts) - 1))
     reports = [_report(ward.code, now, "icmp", "core.city", icmp)]
     for platform in PLATFORM_IDS:
         down = profile == "platform_down" and platform == "procedures"
@@ -123,19 +174,22 @@ def _report(ward: str, now: float, kind: str, target: str,
 
 
 async def run_fleet(collector_url: str, wards: list[SimulatedWard], interval_seconds: float,
-                    rounds: int | None = None) -> None:
-    """Push a round of reports for every non-silent ward each interval (forever by default)."""
+                    rounds: int | None = None, faults: Sequence[Fault] = (),
+                    cycle_seconds: float = CYCLE_SECONDS) -> None:
+    """Push a round of reports for every non-silent ward each interval (forever by default),
+    each ward in its profile of the moment (``faults``, repeated every ``cycle_seconds``)."""
     rng = random.Random(2025)
     url = collector_url.rstrip("/") + "/api/v1/reports"
     done = 0
+    began = time.monotonic()
+    # Pushes of one round go out side by side, as a fleet's agents do: one after the other,
+    # a round of a whole city takes longer than a compressed interval, and every ward
+    # would look silent.
+    in_flight = asyncio.Semaphore(PUSHES_AT_ONCE)
     async with aiohttp.ClientSession() as session:
-        while rounds is None or done < rounds:
-            started = time.monotonic()
-            now = time.time()
-            for ward in wards:
-                if ward.profile == "silent" and done > 0:
-                    continue  # reported once at start, then fell silent
-                body = {"reports": simulated_reports(ward, now, rng)}
+
+        async def push(ward: SimulatedWard, body: dict[str, Any]) -> None:
+            async with in_flight:
                 try:
                     async with session.post(
                         url, json=body, headers={"Authorization": f"Bearer {ward.token}"}
@@ -146,5 +200,23 @@ async def run_fleet(collector_url: str, wards: list[SimulatedWard], interval_sec
                                         response.status, reason)
                 except aiohttp.ClientError as exc:
                     log.warning("ward %s: %s", ward.code, exc)
+
+        while rounds is None or done < rounds:
+            started = time.monotonic()
+            now = time.time()
+            pushes = []
+            for ward in wards:
+                profile = profile_now(ward, faults, started - began, cycle_seconds)
+                if profile == "silent" and (done > 0 or ward.profile != "silent"):
+                    continue  # a silent ward reported once at start; a fault just stops
+                if profile != ward.profile:
+                    ward = dataclasses.replace(ward, profile=profile)
+                pushes.append(push(ward, {"reports": simulated_reports(ward, now, rng)}))
+            await asyncio.gather(*pushes)
             done += 1
-            await asyncio.sleep(max(0.0, interval_seconds - (time.monotonic() - started)))
+            took = time.monotonic() - started
+            if took > interval_seconds:
+                log.warning("a round of the simulated fleet took %.1f s, more than its "
+                            "interval of %.1f s: its wards may look silent", took,
+                            interval_seconds)
+            await asyncio.sleep(max(0.0, interval_seconds - took))

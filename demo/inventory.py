@@ -52,6 +52,9 @@ def demo_inventory_document(shipped: Inventory, real_ward: str,
         "thresholds": shipped.thresholds.model_dump(),
         "credentials": {"simulated": {"version": "2c", "community_env": "SANSANG_DEMO_NONE"}},
         "wards": wards,
+        # The shipped teams: the demo's Alertmanager routes to them, its mailbox shows it.
+        "teams": {team_id: team.model_dump(exclude_defaults=True, mode="json")
+                  for team_id, team in shipped.teams.items()},
     }
 
 

@@ -8,17 +8,21 @@ message by e-mail and one by Telegram, valid MIME with a UTF-8 Vietnamese subjec
 time from the first faulty report (its measured_at) to the message, scaled back from
 rules and routing compressed 1/30 (alerts.timescale), is within docs/alerting.md's
 promise. Then the cut line is repaired and both get the resolution message. Last, a
-ward is acknowledged (collector.silences): its next fault reaches nobody, and once it
-is ready again its silence is expired.
+ward is acknowledged on the dispatch page: its next fault reaches nobody, and once it
+is ready again the collector expires its silence itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import re
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +36,6 @@ from alerts.generate import dump
 from alerts.routing import Delivery, alertmanager_config
 from alerts.rules import rule_groups
 from alerts.timescale import scale_routing, scale_rules, seconds
-from collector.silences import SilenceBook
 from demo.fleet import SimulatedWard, simulated_reports
 from demo.inventory import demo_inventory_document
 from inventory import DEFAULT_INVENTORY, load_inventory
@@ -40,6 +43,8 @@ from inventory.model import Inventory
 from tests.lab.notify import running_smtp_server, running_telegram_stand_in
 from tests.lab.servers import (
     ROOT,
+    free_port,
+    http_get,
     loop_in_thread,
     run_in,
     running_alertmanager,
@@ -163,6 +168,37 @@ def pushing(collector_url: str, wards: list[SimulatedWard], scenario: dict[str, 
             run_in(loop, stop(task))
 
 
+def acknowledge_on_dispatch_page(collector_url: str, ward: str, who: str, comment: str) -> None:
+    """As an operator would: the dispatch page's form, its token and all."""
+    status, page = http_get(collector_url + "/dispatch")
+    assert status == 200
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', page.decode())
+    assert token, page
+    form = urllib.parse.urlencode({"csrf": token.group(1), "action": "acknowledge", "by": who,
+                                   "text": comment, "hours": "4"}).encode()
+    request = urllib.request.Request(f"{collector_url}/dispatch/{ward}", data=form,
+                                     method="POST")
+
+    class Stay(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    try:
+        urllib.request.build_opener(Stay).open(request, timeout=10)
+    except urllib.error.HTTPError as answer:
+        assert answer.code == 303, answer.read()
+    else:
+        raise AssertionError("the form was not answered with a redirect")
+
+
+def ward_silences(alertmanager_url: str, ward: str) -> list[dict[str, Any]]:
+    """The ward's silences that are not expired, from Alertmanager's own API."""
+    query = urllib.parse.urlencode({"filter": f'ward="{ward}"'})
+    status, body = http_get(f"{alertmanager_url}/api/v2/silences?{query}")
+    assert status == 200, body
+    return [x for x in json.loads(body) if x["status"]["state"] != "expired"]
+
+
 def ward_of(subject_or_text: str) -> str:
     match = re.search(r"\((\d{5})[,)]", subject_or_text)
     assert match, subject_or_text
@@ -179,6 +215,8 @@ def test_each_scenario_reaches_the_noc_and_its_team_only_in_time(tmp_path: Path)
                 for address in team.emails}
     by_chat = {team.telegram_chat_id: team_id for team_id, team in inventory.teams.items()}
     (tmp_path / "smtp-password").write_text("smtp-secret", encoding="utf-8")
+    # Known before either starts: the collector silences acknowledged wards there.
+    alertmanager_port = free_port()
 
     with (
         running_smtp_server(password="smtp-secret") as smtp,
@@ -186,7 +224,9 @@ def test_each_scenario_reaches_the_noc_and_its_team_only_in_time(tmp_path: Path)
         running_webhook_receiver() as relay,
         running_collector(tmp_path / "collector", list(inventory.wards),
                           inventory=tmp_path / "inventory.yaml",
-                          extra_args=["--report-interval", str(REPORT_INTERVAL)]) as collector,
+                          extra_args=["--report-interval", str(REPORT_INTERVAL),
+                                      "--alertmanager-url",
+                                      f"http://127.0.0.1:{alertmanager_port}"]) as collector,
     ):
         rules = tmp_path / "rules.yml"
         rules.write_text(dump(scale_rules(rule_groups(public_url=collector.url), TIME_SCALE)),
@@ -207,7 +247,8 @@ def test_each_scenario_reaches_the_noc_and_its_team_only_in_time(tmp_path: Path)
         with (
             pushing(collector.url, wards, scenario, faulty_since),
             running_alertmanager(tmp_path / "alertmanager", routing,
-                                 ROOT / "alerts" / "templates") as alertmanager,
+                                 ROOT / "alerts" / "templates", port=alertmanager_port)
+            as alertmanager,
             running_prometheus(tmp_path / "prometheus", [collector.url.removeprefix("http://")],
                                scrape_interval=f"{int(REPORT_INTERVAL * 1000)}ms",
                                rule_files=[rules],
@@ -287,20 +328,21 @@ def test_each_scenario_reaches_the_noc_and_its_team_only_in_time(tmp_path: Path)
             wait_until(lambda: resolved() == {noc, team_of[cut]}, 60, interval=0.5,
                        what="the resolution message")
 
-            # 4. Acknowledged: a silence for the ward with 30 % loss, visible in
-            # Alertmanager's API; its line is then cut, and nobody hears of it again.
+            # 4. Acknowledged on the dispatch page: a silence for the ward with 30 % loss,
+            # visible in Alertmanager's API; its line is then cut, and nobody hears of it.
             acked = next(code for code, name in scenarios.items() if name == "loss_30")
-            book = SilenceBook(alertmanager.url, tmp_path / "silences.sqlite3")
             acked_at = time.time()
-            silence = asyncio.run(book.acknowledge(acked, "noc-an", "Đã cử kỹ thuật viên",
-                                                   time.time() + 3600))
-            assert silence.state == "active"
+            acknowledge_on_dispatch_page(collector.url, acked, "noc-an", "Đã cử kỹ thuật viên")
+            silences = ward_silences(alertmanager.url, acked)
+            assert [(x["createdBy"], x["comment"], x["status"]["state"]) for x in silences] == [
+                ("noc-an", "Đã cử kỹ thuật viên", "active")]
+            silence_id = silences[0]["id"]
             scenario[acked] = "link_cut"
 
             def outage_silenced() -> bool:
                 return any(a["labels"].get("ward") == acked
                            and a["labels"].get("condition") == "outage"
-                           and a["status"]["silencedBy"] == [silence.id]
+                           and a["status"]["silencedBy"] == [silence_id]
                            for a in alertmanager.alerts())
 
             wait_until(outage_silenced, 30, interval=0.5, what="the outage alert silenced")
@@ -310,9 +352,11 @@ def test_each_scenario_reaches_the_noc_and_its_team_only_in_time(tmp_path: Path)
             assert not [m for m in telegram.messages
                         if ward_of(m.text.splitlines()[0]) == acked and m.at > acked_at]
 
-            # Ready again: the caller expires the ward's silences.
+            # Ready again: the collector closes the ward's case and expires its silence.
             scenario[acked] = "healthy"
             prometheus.wait_for(f'sansang_ward_ready{{ward="{acked}"}} == 1', 30)
-            asyncio.run(book.expire(acked))
-            assert asyncio.run(book.silences(acked)) == []
-            book.close()
+            wait_until(lambda: not ward_silences(alertmanager.url, acked), 30, interval=0.5,
+                       what="the silence expired once the ward is ready")
+            _, body = http_get(collector.url + "/api/v1/wards")
+            assert next(w for w in json.loads(body)["wards"] if w["code"] == acked)["case"] \
+                is None

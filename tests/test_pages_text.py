@@ -26,7 +26,10 @@ class _VisibleText(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("script", "style"):
             self._skip += 1
+        hidden = tag == "input" and ("type", "hidden") in attrs  # a key sent, never shown
         for name, value in attrs:
+            if hidden and name == "value":
+                continue
             if name in VISIBLE_ATTRIBUTES and value and re.search(r"[^\W\d_]", value):
                 self.found.append(f"{tag}[{name}]={value!r}")
 
