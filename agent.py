@@ -11,12 +11,21 @@ import argparse
 import asyncio
 import json
 import logging
+import sqlite3
+import ssl
 import sys
 import time
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from inventory.yamlfile import ConfigError
+from pydantic import ValidationError
+
+from inventory.yamlfile import ConfigError, error_lines, words
 from probes import PROBES
 from probes.base import ProbeResult
+
+if TYPE_CHECKING:
+    from ward_agent.config import AgentConfig
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "equipment, and pushes the results to the collector. Also the technician's "
                     "tool for ad-hoc probes and a one-shot readiness check.",
     )
-    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    parser.add_argument("--log-level", default="INFO", type=str.upper,
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="logging level (default INFO)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the agent on its schedule until stopped",
@@ -67,8 +78,17 @@ async def run_probe(args: argparse.Namespace) -> int:
     try:
         targets, fields = probe_kind.cli.from_arguments(args)
         config = probe_kind.config_type(**{k: v for k, v in fields.items() if v is not None})
-    except (ValueError, OSError) as exc:
-        print(f"invalid options: {exc}", file=sys.stderr)
+    except ValidationError as exc:
+        option = probe_kind.cli.option_for
+        for line in error_lines(exc, lambda loc: option(str(loc[0]), vars(args)) if loc
+                                else "options"):
+            print(f"probe {args.kind}: {line}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"probe {args.kind}: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"probe {args.kind}: {exc}", file=sys.stderr)
         return 2
     deadline = time.monotonic() + probe_kind.budget_seconds(config)
     results: list[ProbeResult] = list(
@@ -86,9 +106,36 @@ async def run_probe(args: argparse.Namespace) -> int:
     return 0 if all(r.up for r in results) else 1
 
 
+def startup_problem(config: AgentConfig, language: str) -> str | None:
+    """What keeps the agent from pushing, found before it starts, as one line naming the
+    config key and its file: an unreadable token or CA file, a CA file that holds no
+    certificate, a spool that cannot be opened. None when all can be used."""
+    from ward_agent.spool import Spool
+
+    for key, path in (("token_file", config.token_file), ("ca_file", config.ca_file)):
+        if path is not None:
+            try:
+                Path(path).read_bytes()
+            except OSError as exc:
+                return f"{key} {path}: {words('cannot_read', language, why=exc.strerror)}"
+    if config.ca_file is not None:
+        try:
+            ssl.create_default_context(cafile=config.ca_file)
+        except ssl.SSLError as exc:
+            detail = f" ({exc.reason})" if exc.reason else ""
+            return f"ca_file {config.ca_file}: {words('not_pem', language, detail=detail)}"
+    spool = config.spool
+    try:
+        Spool(spool.path, spool.max_bytes, spool.max_age_seconds).close()
+    except (OSError, sqlite3.Error) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        return f"spool.path {spool.path}: {words('cannot_open', language, why=why)}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # APScheduler logs every round it starts at INFO; the agent's own log says what matters.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -96,11 +143,20 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run_probe(args))
     from ward_agent.config import load_agent_config
 
+    # Each problem names its file; only check speaks the technician's language.
+    language = getattr(args, "lang", "en")
     try:
-        config = load_agent_config(args.config)
+        config = load_agent_config(args.config, language)
     except ConfigError as exc:
-        exc.report(f"invalid agent config {args.config}")
+        exc.report("cấu hình agent không dùng được" if language == "vi"
+                   else "invalid agent config", language=language)
         return 2
+    cannot_start = "không khởi động được agent" if language == "vi" else "cannot start the agent"
+    if args.command == "run" or getattr(args, "push", False):
+        problem = startup_problem(config, language)
+        if problem:
+            print(f"{cannot_start}: {problem}", file=sys.stderr)
+            return 2
     if args.command == "run":
         from ward_agent.runner import AgentRunner
 

@@ -54,12 +54,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, required=True,
                         help="where Alertmanager reads its configuration")
     args = parser.parse_args(argv)
+    texts = []
+    for option, path in (("--config", args.config), ("--bot-token-file", args.bot_token_file)):
+        try:
+            texts.append(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or "not UTF-8 text"
+            print(f"alerts.deploy: {option} {path}: cannot read: {why}", file=sys.stderr)
+            return 1
     try:
-        text = with_bot_token(args.config.read_text(encoding="utf-8"),
-                              args.bot_token_file.read_text(encoding="utf-8"))
-        write_private(args.output, text)
-    except (OSError, DeployError) as exc:
+        write_private(args.output, with_bot_token(*texts))
+    except DeployError as exc:
         print(f"alerts.deploy: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"alerts.deploy: --output {args.output}: cannot write: {exc.strerror}",
+              file=sys.stderr)
         return 1
     return 0
 

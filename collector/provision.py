@@ -7,14 +7,63 @@ environment variables the agent's machine must hold), never as secrets.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from pydantic import HttpUrl, TypeAdapter, ValidationError
 
-from collector.tokens import issue_token
+from collector.tokens import has_token, issue_token
 from inventory.model import Inventory
+
+
+class ProvisionRefused(Exception):
+    """A mistake in the command, caught before anything is written; the message names
+    the option and what was expected, in one line."""
+
+
+def checked_collector_url(url: str) -> str:
+    """``url`` when an agent can push to it: http or https, a host, a port if any in
+    1-65535, no user, query or fragment. Refused now rather than by the agent on site."""
+
+    def refused(why: str) -> ProvisionRefused:
+        return ProvisionRefused("--collector-url: expected http(s)://HOST[:PORT], e.g. "
+                                f"https://collector.example:8443; got {url!r} ({why})")
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise refused("no http:// or https://")
+    if not parts.hostname:
+        raise refused("no host")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise refused("the port must be a number from 1 to 65535")
+    if parts.username is not None or parts.query or parts.fragment:
+        raise refused("a user, query or fragment the agent would not send")
+    try:
+        TypeAdapter(HttpUrl).validate_python(url)
+    except ValidationError:
+        raise refused("not a URL the agent can read") from None
+    return url
+
+
+def unknown_ward(inventory: Inventory, ward_code: str, inventory_path: Path) -> str:
+    """The line that says ``ward_code`` is not in the inventory, with the closest codes
+    (or names, for a ward typed by name) to choose from."""
+    by_name = {ward.name.casefold(): code for code, ward in inventory.wards.items()}
+    codes = difflib.get_close_matches(ward_code, list(inventory.wards), n=3, cutoff=0.6)
+    names = difflib.get_close_matches(ward_code.casefold(), list(by_name), n=3, cutoff=0.6)
+    close = list(dict.fromkeys([*codes, *(by_name[name] for name in names)]))[:3]
+    text = f"ward {ward_code} is not in {inventory_path}"
+    if close:
+        text += "; closest: " + ", ".join(f"{code} ({inventory.wards[code].name})"
+                                          for code in close)
+    return text
 
 
 def agent_config_for(inventory: Inventory, ward_code: str, collector_url: str,
@@ -54,18 +103,44 @@ def agent_config_for(inventory: Inventory, ward_code: str, collector_url: str,
 
 
 def provision(inventory: Inventory, ward_code: str, tokens_path: Path, collector_url: str,
-              out_dir: Path, ca_file: Path | None = None) -> Path:
-    """Write ``out_dir/agent.yaml``, ``out_dir/token`` (mode 600) and the CA file if given."""
+              out_dir: Path, ca_file: Path | None = None, *, replace: bool = False) -> Path:
+    """Write ``out_dir/agent.yaml``, ``out_dir/token`` (mode 600) and the CA file if given.
+
+    Every mistake is refused (:class:`ProvisionRefused`) before anything is written:
+    a URL the agent could not push to, a ward that already has a token unless
+    ``replace``, a folder that would have to be made beyond the one named, an
+    unreadable CA file. Only ``out_dir`` itself is created.
+    """
     if ward_code not in inventory.wards:
         raise KeyError(f"ward {ward_code} is not in the inventory")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    checked_collector_url(collector_url)
+    if not tokens_path.parent.is_dir():
+        raise ProvisionRefused(f"--tokens: the folder {tokens_path.parent} does not exist; "
+                               "create it first or name a tokens file in an existing folder")
+    if not out_dir.parent.is_dir():
+        raise ProvisionRefused(f"--out: the folder {out_dir.parent} does not exist; create "
+                               "it first or name a folder inside an existing one")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ProvisionRefused(f"--out: {out_dir} is a file; expected a folder to write into")
+    ca_bytes = None
+    if ca_file is not None:
+        try:
+            ca_bytes = ca_file.read_bytes()
+        except OSError as exc:
+            raise ProvisionRefused(f"--ca-file: cannot read {ca_file}: {exc.strerror}") from None
+    if has_token(tokens_path, ward_code) and not replace:
+        raise ProvisionRefused(
+            f"ward {ward_code} already has a token in {tokens_path}; add --replace to issue "
+            "a new one (the agent installed at the ward is then refused until it gets the "
+            "new folder)")
+    out_dir.mkdir(exist_ok=True)
     token = issue_token(tokens_path, ward_code)
     token_path = out_dir / "token"
     token_path.touch(mode=0o600)
     token_path.chmod(0o600)
     token_path.write_text(token.reveal() + "\n", encoding="utf-8")
-    if ca_file is not None:
-        (out_dir / "collector-ca.pem").write_bytes(ca_file.read_bytes())
+    if ca_bytes is not None:
+        (out_dir / "collector-ca.pem").write_bytes(ca_bytes)
     config = agent_config_for(inventory, ward_code, collector_url,
                               str(ca_file) if ca_file else None)
     ward = inventory.wards[ward_code]

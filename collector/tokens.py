@@ -62,6 +62,14 @@ class TokenBook:
     def __len__(self) -> int:
         return len(self._hashes_by_ward)
 
+    def __contains__(self, ward: object) -> bool:
+        return ward in self._hashes_by_ward
+
+
+def has_token(path: Path, ward: str) -> bool:
+    """Whether the tokens file at ``path`` (if any) already holds a token for ``ward``."""
+    return path.exists() and ward in TokenBook.from_file(path)
+
 
 def issue_token(path: Path, ward: str) -> Secret:
     """Create (or replace) ``ward``'s token in the tokens file; return the token once."""

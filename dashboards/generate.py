@@ -113,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         files = render_files(args.inventory, args.report_interval, args.public_url)
     except ConfigError as exc:
-        print(f"invalid inventory {args.inventory}:", file=sys.stderr)
-        for line in exc.problems:
-            print(f"  {line}", file=sys.stderr)
+        exc.report("invalid inventory")
         return 2
     if args.check:
         problems = stale(files, args.out)

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         inventory = load_inventory(args.file)
     except ConfigError as exc:
-        exc.report(f"{args.file}: invalid inventory")
+        exc.report("invalid inventory")
         return 1
 
     kinds = Counter(w.kind for w in inventory.wards.values())

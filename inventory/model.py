@@ -46,20 +46,37 @@ class Strict(BaseModel):
 class Thresholds(Strict):
     """Readiness thresholds; every field may be overridden per ward."""
 
-    latency_avg_seconds: float = Field(default=0.100, gt=0)
-    jitter_seconds: float = Field(default=0.030, gt=0)
-    loss_ratio: float = Field(default=0.01, ge=0, le=1)
+    latency_avg_seconds: float = Field(
+        default=0.100, gt=0, description="Highest average round trip to the city core.")
+    jitter_seconds: float = Field(
+        default=0.030, gt=0,
+        description="Highest jitter: the mean difference of consecutive round trips.")
+    loss_ratio: float = Field(default=0.01, ge=0, le=1,
+                              description="Highest share of echo requests lost.")
     # Loss from here on pages on a short window (a line about to fail), not a long one.
-    heavy_loss_ratio: float = Field(default=0.2, gt=0, le=1)
-    bandwidth_contract_ratio: float = Field(default=0.8, gt=0, le=1)
-    platform_response_seconds: float = Field(default=2.0, gt=0)
-    tls_min_days: float = Field(default=14, ge=0)
-    dns_lookup_seconds: float = Field(default=0.200, gt=0)
-    ups_min_charge_ratio: float = Field(default=0.5, ge=0, le=1)
-    ups_min_runtime_seconds: float = Field(default=900, ge=0)
-    agent_silent_intervals: int = Field(default=3, ge=1)
+    heavy_loss_ratio: float = Field(
+        default=0.2, gt=0, le=1,
+        description="Loss from which an alert pages at once, on a short window.")
+    bandwidth_contract_ratio: float = Field(
+        default=0.8, gt=0, le=1,
+        description="Lowest share of the link's contracted rate, each way.")
+    platform_response_seconds: float = Field(
+        default=2.0, gt=0, description="Longest a platform may take to answer.")
+    tls_min_days: float = Field(
+        default=14, ge=0, description="Fewest days a platform's certificate must still be valid.")
+    dns_lookup_seconds: float = Field(default=0.200, gt=0,
+                                      description="Longest the resolver may take to answer.")
+    ups_min_charge_ratio: float = Field(default=0.5, ge=0, le=1,
+                                        description="Lowest UPS battery charge.")
+    ups_min_runtime_seconds: float = Field(
+        default=900, ge=0, description="Shortest runtime the UPS battery may have left.")
+    agent_silent_intervals: int = Field(
+        default=3, ge=1,
+        description="Probe intervals without a report after which the agent is silent.")
     # TLS and the document system's digital signatures fail on a wrong clock.
-    clock_offset_seconds: float = Field(default=1.0, gt=0)
+    clock_offset_seconds: float = Field(
+        default=1.0, gt=0,
+        description="Largest offset of the ward's clock from its NTP servers, either way.")
 
 
 class ThresholdOverrides(Strict):
@@ -108,10 +125,14 @@ class SeriesBudgetOverrides(Strict):
 
 
 class Link(Strict):
-    id: str = Field(pattern=IDENTIFIER)
-    isp: str = Field(min_length=1, max_length=100)
-    download_mbps: float = Field(gt=0, description="contracted download rate, Mbit/s")
-    upload_mbps: float = Field(gt=0, description="contracted upload rate, Mbit/s")
+    id: str = Field(pattern=IDENTIFIER, examples=["main"],
+                    description="The link's id within its ward.")
+    isp: str = Field(min_length=1, max_length=100, examples=["VNPT"],
+                     description="The company that provides the link.")
+    download_mbps: float = Field(gt=0, examples=[100],
+                                 description="Contracted download rate, in Mbit/s.")
+    upload_mbps: float = Field(gt=0, examples=[100],
+                               description="Contracted upload rate, in Mbit/s.")
 
     @property
     def download_bytes_per_second(self) -> float:
@@ -123,13 +144,24 @@ class Link(Strict):
 
 
 class Device(Strict):
-    id: str = Field(pattern=IDENTIFIER)
-    role: DeviceRole
-    address: str = Field(min_length=1, max_length=255, description="host or host:port")
-    snmp_profile: SnmpProfile = "auto"
-    critical: bool = False
-    credentials: str = Field(description="name of an entry under credentials:")
-    uplink_interface: str | None = None
+    id: str = Field(pattern=IDENTIFIER, examples=["core-router"],
+                    description="The device's id within its ward.")
+    role: DeviceRole = Field(
+        examples=["router"],
+        description="What it is: router, switch, ups, pc, printer, server, firewall or ap.")
+    address: str = Field(min_length=1, max_length=255, examples=["192.168.1.1"],
+                         description="Host or host:port of its SNMP agent.")
+    snmp_profile: SnmpProfile = Field(
+        default="auto",
+        description="What to read: host, switch, router, ups or printer; auto tells by "
+                    "what the device answers.")
+    critical: bool = Field(default=False,
+                           description="Whether the ward is not ready while it is down.")
+    credentials: str = Field(examples=["city-v3"],
+                             description="Name of an entry under the inventory's credentials.")
+    uplink_interface: str | None = Field(
+        default=None, examples=["ge-0/0/0"],
+        description="Name of the interface that must be up for the device to count as up.")
 
 
 class Contact(Strict):
@@ -183,16 +215,28 @@ class Platform(Strict):
 class SnmpCredentials(Strict):
     """A named SNMP credential set. Secrets are named by file or environment variable."""
 
-    version: Literal["2c", "3"]
-    community_file: str | None = None
-    community_env: str | None = None
-    user: str | None = None
-    auth_protocol: Literal["sha", "sha256"] | None = None
-    auth_key_file: str | None = None
-    auth_key_env: str | None = None
-    priv_protocol: Literal["aes", "aes256"] | None = None
-    priv_key_file: str | None = None
-    priv_key_env: str | None = None
+    version: Literal["2c", "3"] = Field(description="SNMP version: \"2c\" or \"3\".")
+    community_file: str | None = Field(
+        default=None, examples=["/etc/sansang/community"],
+        description="v2c: file holding the community.")
+    community_env: str | None = Field(
+        default=None, examples=["SANSANG_SNMP_COMMUNITY"],
+        description="v2c: environment variable holding the community.")
+    user: str | None = Field(default=None, examples=["sansang"], description="v3: user name.")
+    auth_protocol: Literal["sha", "sha256"] | None = Field(
+        default=None, examples=["sha256"], description="v3: sha or sha256.")
+    auth_key_file: str | None = Field(default=None, examples=["/etc/sansang/auth-key"],
+                                      description="v3: file holding the auth key.")
+    auth_key_env: str | None = Field(
+        default=None, examples=["SANSANG_SNMP_AUTH_KEY"],
+        description="v3: environment variable holding the auth key.")
+    priv_protocol: Literal["aes", "aes256"] | None = Field(
+        default=None, examples=["aes"], description="v3: aes or aes256.")
+    priv_key_file: str | None = Field(default=None, examples=["/etc/sansang/priv-key"],
+                                      description="v3: file holding the privacy key.")
+    priv_key_env: str | None = Field(
+        default=None, examples=["SANSANG_SNMP_PRIV_KEY"],
+        description="v3: environment variable holding the privacy key.")
 
     @model_validator(mode="after")
     def _complete_for_version(self) -> SnmpCredentials:

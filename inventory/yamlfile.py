@@ -13,7 +13,7 @@ import difflib
 import sys
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -30,10 +30,15 @@ class ConfigError(Exception):
         self.problems = problems
         super().__init__("\n".join(problems))
 
-    def report(self, title: str, stream: TextIO | None = None) -> None:
-        """Print ``title`` and every problem, one per line, for a person to act on."""
+    def report(self, title: str, stream: TextIO | None = None, language: str = "en") -> None:
+        """Print ``title`` and every problem, one per line, for a person to act on: a
+        single problem on the title's own line, since it names its file already."""
         stream = stream or sys.stderr
-        print(f"{title} ({len(self.problems)} problem(s)):", file=stream)
+        if len(self.problems) == 1:
+            print(f"{title}: {self.problems[0]}", file=stream)
+            return
+        count = words("problems", language, count=len(self.problems))
+        print(f"{title} ({count}):", file=stream)
         for problem in self.problems:
             print(f"  {problem}", file=stream)
 
@@ -119,12 +124,14 @@ class _DuplicateKey(Exception):
         self.loc, self.first_line, self.line = loc, first_line, line
 
 
-def read_yaml(path: Path) -> tuple[Any, Mapping[Location, int]]:
-    """The document at ``path`` and a map from field path to line number."""
+def read_yaml(path: Path, language: str = "en") -> tuple[Any, Mapping[Location, int]]:
+    """The document at ``path`` and a map from field path to line number; a problem is
+    told in ``language``."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+        raise ConfigError([f"{path}: {words('cannot_read', language, why=exc.strerror)}"]
+                          ) from None
     try:
         return yaml.load(text, Loader=_FastLoader), LineMap(text)
     except (_DuplicateSeen, yaml.YAMLError):
@@ -138,56 +145,106 @@ def read_yaml(path: Path) -> tuple[Any, Mapping[Location, int]]:
     except _DuplicateKey as dup:
         # Keys stay strings here: YAML keys that look like numbers are still names to a person.
         raise ConfigError([
-            f"{path}:{dup.line}: {format_path(dup.loc)}: duplicate key "
-            f"(first defined on line {dup.first_line}); expected each key once"
+            f"{path}:{dup.line}: {format_path(dup.loc)}: "
+            f"{words('duplicate', language, first=dup.first_line)}"
         ]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError([f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
+        problem = getattr(exc, "problem", exc)
+        raise ConfigError([f"{where}: {words('yaml', language, problem=problem)}"]) from None
     return data, lines
 
 
-def _describe(error: Any, model: type[BaseModel] | None) -> str:
+# What a person reads about a config problem, in English and Vietnamese: the language of
+# the command that loaded the file (agent.py check --lang), English where it has none.
+WORDS: dict[str, tuple[str, str]] = {
+    "unknown": ("unknown key; expected one of the documented fields (check the spelling)",
+                "khóa không có trong mẫu; hãy kiểm tra chính tả"),
+    "did_you_mean": ("unknown key; did you mean {close!r}?",
+                     "khóa không có trong mẫu; có phải là {close!r}?"),
+    "one_of": ("unknown key; expected one of: {allowed}",
+               "khóa không có trong mẫu; cần một trong: {allowed}"),
+    "missing": ("missing; this field is required", "thiếu; mục này bắt buộc"),
+    "integer": ("expected an integer, got {got!r}", "cần một số nguyên, nhận được {got!r}"),
+    "number": ("expected a number, got {got!r}", "cần một số, nhận được {got!r}"),
+    "bool": ("expected true or false, got {got!r}", "cần true hoặc false, nhận được {got!r}"),
+    "text": ("expected text, got {got!r}", "cần văn bản, nhận được {got!r}"),
+    "literal": ("expected {expected}, got {got!r}", "cần {expected}, nhận được {got!r}"),
+    "pattern": ("expected text matching {pattern}, got {got!r}",
+                "cần văn bản khớp {pattern}, nhận được {got!r}"),
+    "mapping": ("expected a mapping of keys to values, got {kind}",
+                "cần một bảng khóa: giá trị, nhận được {kind}"),
+    "list": ("expected a list, got {kind}", "cần một danh sách, nhận được {kind}"),
+    "bound": ("expected a number {op} {bound}, got {got!r}",
+              "cần một số {op} {bound}, nhận được {got!r}"),
+    "date": ("expected a date like 2025-07-01, got {got!r}",
+             "cần một ngày dạng 2025-07-01, nhận được {got!r}"),
+    "url": ("expected an http(s) URL, got {got!r}", "cần một URL http(s), nhận được {got!r}"),
+    "value": ("expected {error}", "cần {error}"),
+    "other": ("{msg}, got {got!r}", "{msg}, nhận được {got!r}"),
+    "cannot_read": ("cannot read: {why}", "không đọc được: {why}"),
+    "cannot_open": ("cannot open: {why}", "không mở được: {why}"),
+    "not_pem": ("not a PEM certificate{detail}", "không phải chứng chỉ PEM{detail}"),
+    "duplicate": ("duplicate key (first defined on line {first}); expected each key once",
+                  "khóa bị lặp (đã có ở dòng {first}); mỗi khóa chỉ được viết một lần"),
+    "yaml": ("not valid YAML: {problem}", "không phải YAML hợp lệ: {problem}"),
+    "problems": ("{count} problems", "{count} lỗi"),
+}
+
+
+def words(key: str, language: str = "en", **values: Any) -> str:
+    """``WORDS[key]`` in ``language`` ("vi" or "en"), filled with ``values``."""
+    english, vietnamese = WORDS[key]
+    return (vietnamese if language == "vi" else english).format(**values)
+
+
+def _describe(error: Any, language: str = "en") -> str:
     kind = error["type"]
     got = error.get("input")
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
-        return "unknown key; expected one of the documented fields (check the spelling)"
+        return words("unknown", language)
     if kind == "missing":
-        return "missing; this field is required"
+        return words("missing", language)
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
-        want = "an integer" if kind.startswith("int") else "a number"
-        return f"expected {want}, got {got!r}"
+        return words("integer" if kind.startswith("int") else "number", language, got=got)
     if kind in ("bool_parsing", "bool_type"):
-        return f"expected true or false, got {got!r}"
+        return words("bool", language, got=got)
     if kind in ("string_type",):
-        return f"expected text, got {got!r}"
+        return words("text", language, got=got)
     if kind == "literal_error":
-        return f"expected {ctx.get('expected')}, got {got!r}"
+        return words("literal", language, expected=ctx.get("expected"), got=got)
     if kind == "string_pattern_mismatch":
-        return f"expected text matching {ctx.get('pattern')}, got {got!r}"
+        return words("pattern", language, pattern=ctx.get("pattern"), got=got)
     if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"expected a mapping of keys to values, got {type(got).__name__}"
+        return words("mapping", language, kind=type(got).__name__)
     if kind in ("list_type", "tuple_type"):
-        return f"expected a list, got {type(got).__name__}"
+        return words("list", language, kind=type(got).__name__)
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         op = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<",
               "less_than_equal": "≤"}[kind]
-        bound = next(iter(ctx.values()))
-        return f"expected a number {op} {bound}, got {got!r}"
+        return words("bound", language, op=op, bound=next(iter(ctx.values())), got=got)
     if kind in ("date_parsing", "date_from_datetime_parsing", "date_type"):
-        return f"expected a date like 2025-07-01, got {got!r}"
+        return words("date", language, got=got)
     if kind == "url_parsing" or kind == "url_scheme":
-        return f"expected an http(s) URL, got {got!r}"
+        return words("url", language, got=got)
     if kind == "value_error":
-        return f"expected {ctx.get('error', error['msg'])!s}"
-    return f"{error['msg']}, got {got!r}"
+        return words("value", language, error=ctx.get("error", error["msg"]))
+    return words("other", language, msg=error["msg"], got=got)
+
+
+def error_lines(exc: ValidationError, name: Callable[[Location], str] = format_path,
+                language: str = "en") -> list[str]:
+    """One line per error of ``exc``: the field as ``name`` spells it for the reader (an
+    option, a key), and what was expected, never pydantic's own text and link."""
+    return [f"{name(tuple(error['loc']))}: {_describe(error, language)}"
+            for error in exc.errors(include_url=False)]
 
 
 def validation_problems(
     path: Path, exc: ValidationError, lines: Mapping[Location, int], prefix: Location = (),
-    model: type[BaseModel] | None = None,
+    model: type[BaseModel] | None = None, language: str = "en",
 ) -> list[str]:
     """One readable line per problem: ``file:line: field.path: what was expected``.
 
@@ -202,16 +259,16 @@ def validation_problems(
         loc = tuple(error["loc"])
         if loc in explained:
             continue
-        text = _describe(error, None)
+        text = _describe(error, language)
         if error["type"] == "extra_forbidden" and model is not None:
             allowed = _fields_at(model, loc[:-1])
             if allowed:
                 close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
                 if close:
-                    text = f"unknown key; did you mean {close[0]!r}?"
+                    text = words("did_you_mean", language, close=close[0])
                     explained.add((*loc[:-1], close[0]))
                 else:
-                    text = f"unknown key; expected one of: {', '.join(allowed)}"
+                    text = words("one_of", language, allowed=", ".join(allowed))
         elif loc in explained:
             continue
         full = prefix + loc
@@ -235,13 +292,14 @@ def _fields_at(model: type[BaseModel], loc: Location) -> list[str]:
             current = _inner(current, part)
         if current is None:
             return []
-    current = _unwrap_optional(current)
+    current = unwrap_optional(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
     return []
 
 
-def _unwrap_optional(annotation: Any) -> Any:
+def unwrap_optional(annotation: Any) -> Any:
+    """``X`` for an annotation ``X | None``; any other annotation as it is."""
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
         return args[0]
@@ -249,7 +307,7 @@ def _unwrap_optional(annotation: Any) -> Any:
 
 
 def _inner(annotation: Any, part: str | int) -> Any:
-    annotation = _unwrap_optional(annotation)
+    annotation = unwrap_optional(annotation)
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (list, tuple) and args and isinstance(part, int):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
@@ -79,6 +79,21 @@ class ProbeCli:
     from_arguments: Callable[[argparse.Namespace], tuple[list[str], dict[str, Any]]]
     # --json prints a list (one object per target) rather than one object.
     json_list: bool = False
+    # Config fields whose option is not named after them (``port`` from --resolver), so an
+    # invalid value names the option the technician typed.
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    def option_for(self, config_field: str, given: Iterable[str]) -> str:
+        """The option ``config_field`` came from: ``options`` first, then the option of the
+        same name among those ``given`` (argparse dests), ``_seconds`` left off
+        (``timeout_seconds`` from --timeout); the field's own name when none matches."""
+        if config_field in self.options:
+            return self.options[config_field]
+        dests = set(given)
+        for dest in (config_field, config_field.removesuffix("_seconds")):
+            if dest in dests:
+                return "--" + dest.replace("_", "-")
+        return config_field
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,8 @@ def _from_arguments(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]
                          else (args.resolver, "", ""))
         fields["resolver"] = host or args.resolver
         if port:
-            fields["port"] = int(port)
+            # Checked by the config type, so a bad port is reported like any option.
+            fields["port"] = port
     return [args.name], fields
 
 
@@ -97,5 +98,6 @@ KIND = ProbeKind(
     "dns", DnsConfig, DnsResult, probe, FAMILIES, series, failed, timeout_budget,
     columns=[("name", "name", ""), ("resolver", "resolver", ""), ("up", "up", ""),
              ("lookup_seconds", "lookup", "s"), ("addresses", "addresses", "")],
-    cli=ProbeCli("DNS lookup time and addresses", _arguments, _from_arguments),
+    cli=ProbeCli("DNS lookup time and addresses", _arguments, _from_arguments,
+                 options={"resolver": "--resolver", "port": "--resolver"}),
 )

@@ -55,7 +55,8 @@ class SnmpConfig(ProbeConfig):
     @model_validator(mode="after")
     def _credentials_for_version(self) -> SnmpConfig:
         if self.version == "2c" and not self.community:
-            raise ValueError("SNMPv2c needs a community")
+            # Each message reads after "expected", as every validation message does.
+            raise ValueError("a community for SNMPv2c")
         if self.version == "3":
             missing = [
                 name
@@ -67,11 +68,11 @@ class SnmpConfig(ProbeConfig):
                 if not value
             ]
             if missing:
-                raise ValueError(f"SNMPv3 authPriv needs {', '.join(missing)}")
+                raise ValueError(f"{', '.join(missing)} for SNMPv3 authPriv")
             for name, key in (("auth_key", self.auth_key), ("priv_key", self.priv_key)):
                 if key is not None and len(key.reveal()) < 8:
                     # RFC 3414 forbids shorter pass phrases; agents reject them anyway.
-                    raise ValueError(f"{name} must be at least 8 characters")
+                    raise ValueError(f"an {name} of at least 8 characters")
         return self
 
 

@@ -99,3 +99,44 @@ def test_bandwidth_against_the_collectors_speed_test(tmp_path: Any) -> None:
     assert BANDWIDTH_FIELDS <= set(document)
     assert document["download_bytes_per_second"] > 0
     assert document["upload_bytes_per_second"] > 0
+
+
+def refused(*args: str) -> tuple[int, str]:
+    """A probe command line that must not run: its exit code and everything on stderr."""
+    run = subprocess.run([sys.executable, "agent.py", "probe", *args], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert run.stdout == ""
+    return run.returncode, run.stderr
+
+
+def test_an_out_of_range_option_is_one_line_naming_it_and_what_was_expected() -> None:
+    code, stderr = refused("icmp", "127.0.0.1", "--count", "0", "--json")
+    assert (code, stderr) == (2, "probe icmp: --count: expected a number ≥ 1, got 0\n")
+
+
+def test_every_bad_option_gets_its_own_line() -> None:
+    code, stderr = refused("icmp", "127.0.0.1", "--count", "0", "--interval", "99")
+    assert code == 2
+    assert sorted(stderr.splitlines()) == [
+        "probe icmp: --count: expected a number ≥ 1, got 0",
+        "probe icmp: --interval: expected a number ≤ 60.0, got 99.0",
+    ]
+
+
+def test_a_port_given_inside_another_option_names_that_option() -> None:
+    code, stderr = refused("dns", "example.invalid", "--resolver", "127.0.0.1:99999")
+    assert (code, stderr) == (2, "probe dns: --resolver: expected a number ≤ 65535, "
+                                 "got '99999'\n")
+
+
+def test_incomplete_snmpv3_options_say_what_is_missing() -> None:
+    code, stderr = refused("snmp", "127.0.0.1", "--user", "u")
+    assert (code, stderr) == (2, "probe snmp: options: expected auth_protocol, auth_key, "
+                                 "priv_protocol, priv_key for SNMPv3 authPriv\n")
+
+
+def test_an_unreadable_token_file_is_named(tmp_path: Any) -> None:
+    missing = tmp_path / "token"
+    code, stderr = refused("bandwidth", "http://127.0.0.1:9", "--token-file", str(missing))
+    assert (code, stderr) == (2, f"probe bandwidth: cannot read {missing}: "
+                                 "No such file or directory\n")

@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from collector.__main__ import main as collector_main
 from collector.tokens import TokenBook
 from inventory import DEFAULT_INVENTORY
 from tests.lab.servers import ROOT
@@ -47,3 +50,108 @@ def test_provision_refuses_a_ward_outside_the_inventory(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert "ward 99999 is not in" in run.stderr
     assert not (tmp_path / "t.yaml").exists()
+
+
+def provision_cli(tmp_path: Path, *args: str, ward: str = "26968",
+                  url: str = "https://collector.invalid:8443") -> list[str]:
+    return ["provision", ward, "--tokens", str(tmp_path / "tokens.yaml"),
+            "--collector-url", url, "--out", str(tmp_path / "ward"), *args]
+
+
+def one_line_refusal(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert collector_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    return err.strip()
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("collector.example:8443", "no http:// or https://"),
+    ("ftp://collector.example", "no http:// or https://"),
+    ("https://", "no host"),
+    ("https://collector.example:99999", "the port must be a number from 1 to 65535"),
+    ("https://collector.example:https", "the port must be a number from 1 to 65535"),
+    ("https://collector.example/?ward=1", "a user, query or fragment"),
+])
+def test_provision_refuses_a_collector_url_the_agent_could_not_push_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str, why: str
+) -> None:
+    line = one_line_refusal(capsys, provision_cli(tmp_path, url=url))
+    assert line.startswith("provision: --collector-url: expected http(s)://HOST[:PORT]")
+    assert f"got {url!r} ({why}" in line
+    assert not (tmp_path / "tokens.yaml").exists() and not (tmp_path / "ward").exists()
+
+
+def test_provisioning_a_ward_again_needs_replace_and_says_the_agent_must_get_the_new_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert collector_main(provision_cli(tmp_path)) == 0
+    first = (tmp_path / "ward" / "token").read_text()
+    capsys.readouterr()
+    line = one_line_refusal(capsys, provision_cli(tmp_path))
+    assert line == (f"provision: ward 26968 already has a token in {tmp_path / 'tokens.yaml'}; "
+                    "add --replace to issue a new one (the agent installed at the ward is "
+                    "then refused until it gets the new folder)")
+    assert (tmp_path / "ward" / "token").read_text() == first
+
+    assert collector_main(provision_cli(tmp_path, "--replace")) == 0
+    assert "the agent installed there is refused until this folder replaces its own" in \
+        capsys.readouterr().out
+    token = (tmp_path / "ward" / "token").read_text().strip()
+    assert token != first.strip()
+    assert TokenBook.from_file(tmp_path / "tokens.yaml").ward_for(token) == "26968"
+
+
+def test_provision_makes_no_folder_the_user_did_not_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no-such-folder"
+    argv = ["provision", "26968", "--tokens", str(missing / "tokens.yaml"),
+            "--collector-url", "https://collector.invalid", "--out", str(tmp_path / "ward")]
+    assert one_line_refusal(capsys, argv) == (
+        f"provision: --tokens: the folder {missing} does not exist; create it first or name "
+        "a tokens file in an existing folder")
+    argv = [*provision_cli(tmp_path)[:-1], str(missing / "ward")]
+    assert one_line_refusal(capsys, argv).startswith(
+        f"provision: --out: the folder {missing} does not exist")
+    assert not missing.exists() and not (tmp_path / "tokens.yaml").exists()
+
+
+def test_provision_refuses_an_unreadable_ca_file_before_issuing_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = one_line_refusal(capsys, provision_cli(tmp_path, "--ca-file",
+                                                   str(tmp_path / "ca.pem")))
+    assert line == (f"provision: --ca-file: cannot read {tmp_path / 'ca.pem'}: "
+                    "No such file or directory")
+    assert not (tmp_path / "tokens.yaml").exists()
+
+
+def test_an_unknown_ward_code_offers_the_closest_wards(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = one_line_refusal(capsys, provision_cli(tmp_path, ward="26969"))
+    assert line.startswith(f"provision: ward 26969 is not in {DEFAULT_INVENTORY}; closest: ")
+    assert "26968 (Phường Tân Sơn Nhất)" in line
+
+
+def test_a_ward_typed_by_name_is_offered_its_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = one_line_refusal(capsys, provision_cli(tmp_path, ward="phường tân sơn nhất"))
+    assert "closest: 26968 (Phường Tân Sơn Nhất)" in line
+
+
+def test_token_issue_needs_replace_for_a_ward_that_has_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tokens = tmp_path / "tokens.yaml"
+    argv = ["token", "issue", "26968", "--tokens", str(tokens)]
+    assert collector_main(argv) == 0
+    capsys.readouterr()
+    assert one_line_refusal(capsys, argv).startswith(
+        f"token issue: ward 26968 already has a token in {tokens}; add --replace")
+    assert collector_main([*argv, "--replace"]) == 0
+    assert one_line_refusal(capsys, [*argv, "--replace", "--out",
+                                     str(tmp_path / "no" / "token")]).startswith(
+        f"token issue: --out: the folder {tmp_path / 'no'} does not exist")

@@ -925,10 +925,10 @@ def test_bad_targets_are_refused(target: str) -> None:
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({}, "SNMPv2c needs a community"),
-    ({"version": "3", "user": "u"}, "needs auth_protocol, auth_key, priv_protocol, priv_key"),
+    ({}, "a community for SNMPv2c"),
+    ({"version": "3", "user": "u"}, "auth_protocol, auth_key, priv_protocol, priv_key for"),
     ({"version": "3", "user": "u", "auth_protocol": "sha", "auth_key": "short",
-      "priv_protocol": "aes", "priv_key": "long-enough"}, "auth_key must be at least 8"),
+      "priv_protocol": "aes", "priv_key": "long-enough"}, "an auth_key of at least 8"),
     ({"community": "c", "retries": 9}, "less than or equal to 5"),
     ({"community": "c", "unknown": 1}, "Extra inputs are not permitted"),
 ])
