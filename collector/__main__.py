@@ -9,7 +9,6 @@ import os
 import sqlite3
 import ssl
 import sys
-import urllib.parse
 from pathlib import Path
 
 from aiohttp import web
@@ -17,7 +16,9 @@ from aiohttp import web
 from collector.app import DEFAULT_RETENTION_DAYS, CollectorSettings, create_app
 from collector.provision import (
     ProvisionRefused,
+    UrlRefused,
     checked_collector_url,
+    checked_http_url,
     provision,
     unknown_ward,
 )
@@ -38,15 +39,10 @@ def _listen(value: str) -> tuple[str, int]:
 
 def _tool_url(value: str) -> str:
     """An http(s) URL with a host: a tool the collector links to or calls."""
-    parsed = urllib.parse.urlsplit(value)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not an http:// or https:// URL with a host")
     try:
-        parsed.port  # noqa: B018 - raises on a port that is not a number
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} has a port that is not a number") from None
-    return value.rstrip("/")
+        return checked_http_url(value).rstrip("/")
+    except UrlRefused as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,13 +24,17 @@ class ProvisionRefused(Exception):
     the option and what was expected, in one line."""
 
 
-def checked_collector_url(url: str) -> str:
-    """``url`` when an agent can push to it: http or https, a host, a port if any in
-    1-65535, no user, query or fragment. Refused now rather than by the agent on site."""
+class UrlRefused(ValueError):
+    """Not an http(s) URL a client of ours can use; the message says what was expected."""
 
-    def refused(why: str) -> ProvisionRefused:
-        return ProvisionRefused("--collector-url: expected http(s)://HOST[:PORT], e.g. "
-                                f"https://collector.example:8443; got {url!r} ({why})")
+
+def checked_http_url(url: str) -> str:
+    """``url`` when an agent or the collector can call it: http or https, a host, a port if
+    any in 1-65535, no user, query or fragment."""
+
+    def refused(why: str) -> UrlRefused:
+        return UrlRefused("expected http(s)://HOST[:PORT], e.g. "
+                          f"https://collector.example:8443; got {url!r} ({why})")
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
@@ -50,6 +54,14 @@ def checked_collector_url(url: str) -> str:
     except ValidationError:
         raise refused("not a URL the agent can read") from None
     return url
+
+
+def checked_collector_url(url: str) -> str:
+    """``url`` when an agent can push to it; refused now rather than by the agent on site."""
+    try:
+        return checked_http_url(url)
+    except UrlRefused as exc:
+        raise ProvisionRefused(f"--collector-url: {exc}") from None
 
 
 def unknown_ward(inventory: Inventory, ward_code: str, inventory_path: Path) -> str:
