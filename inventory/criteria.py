@@ -53,6 +53,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from inventory import humane
 from inventory.model import PLATFORM_IDS, Thresholds
 from probes.series import Sample
 
@@ -558,15 +559,18 @@ def humanize_percentage(value: float) -> str:
     return f"{value * 100:.4g}%"
 
 
-def format_value(value: float, unit: Unit) -> str:
-    """A measured value or a limit, in base units, as people read it."""
-    if unit in ("seconds", "duration"):
-        return humanize_duration(value)
+def format_value(value: float, unit: Unit, language: Language = "en") -> str:
+    """A measured value or a limit, in base units, as people read it (``inventory.humane``;
+    ``alerts.rules`` says the same in the rules' Go templates)."""
+    if unit == "seconds":
+        return humane.short_time(value, language)
+    if unit == "duration":
+        return humane.duration(value, language)
     if unit == "ratio":
-        return humanize_percentage(value)
-    if unit == "bits_per_second":
-        return f"{humanize(value * 8)}bit/s"
-    return f"{value:g}"
+        return humane.percent(value, language)
+    if unit == "bits_per_second":  # measured in bytes per second, quoted in bits
+        return humane.bitrate(value * 8, language)
+    return humane.number(value, language)
 
 
 # --- the evaluator
@@ -611,8 +615,8 @@ class FailingItem:
             value = now - self.counted_from
         return text.format(
             **self.labels,
-            value=format_value(value, condition.unit) if value is not None else "?",
-            threshold=(format_value(self.threshold, condition.unit)
+            value=format_value(value, condition.unit, language) if value is not None else "?",
+            threshold=(format_value(self.threshold, condition.unit, language)
                        if self.threshold is not None else "?"),
         )
 
