@@ -25,7 +25,13 @@ from isal import igzip
 
 from collector.casework import Casework, add_casework
 from collector.own_metrics import OwnMetrics
-from collector.pages import ShareLinks, ToolLinks, add_pages, is_shared_ward_request
+from collector.pages import (
+    ShareLinks,
+    ToolLinks,
+    add_pages,
+    is_shared_ward_request,
+    pages_for_people,
+)
 from collector.payload import PayloadError, parse_batch
 from collector.security import NOC_USER, BasicAuth, RateLimiter
 from collector.silences import SilenceBook
@@ -358,7 +364,7 @@ def _beside(database_path: Path, name: str) -> Path:
 
 def create_app(settings: CollectorSettings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes,
-                          middlewares=[time_requests, noc_login])
+                          middlewares=[time_requests, noc_login, pages_for_people])
     app[SETTINGS] = settings
     app[OWN_METRICS] = OwnMetrics()
     app[TOKENS] = TokenBook.from_file(settings.tokens_path)
