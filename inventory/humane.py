@@ -36,14 +36,28 @@ def number(value: float, language: Language, decimals: int = 3) -> str:
     """``1234.5`` -> ``1.234,5`` (vi) or ``1,234.5`` (en); at most ``decimals`` decimals."""
     if not math.isfinite(value):
         return "?"
+    if abs(value) >= LARGEST:
+        return _plain(value, language)
     pattern = "#,##0" + ("." + "#" * decimals if decimals else "")
     return format_decimal(_significant(value), format=pattern, locale=language)
+
+
+# Past this, a figure is noise from a broken device or a hostile push, not a measurement:
+# it is shown as Python writes it (Babel's decimal arithmetic would refuse it).
+LARGEST = 1e15
+
+
+def _plain(value: float, language: Language) -> str:
+    text = f"{value:.4g}"
+    return text.replace(".", ",") if language == "vi" else text
 
 
 def percent(ratio: float, language: Language) -> str:
     """``0.025`` -> ``2,5%`` (vi), ``2.5%`` (en)."""
     if not math.isfinite(ratio):
         return "?"
+    if abs(ratio * 100) >= LARGEST:
+        return _plain(ratio * 100, language) + "%"
     return format_percent(_significant(ratio * 100) / 100, format="#,##0.####%",
                           locale=language)
 
@@ -105,6 +119,8 @@ def date(day: dt.date) -> str:
 
 
 def _unit(value: float, unit: str, language: Language) -> str:
+    if abs(value) >= LARGEST:
+        return f"{_plain(value, language)} {unit.removeprefix('duration-')}"
     # "giờ" rather than CLDR's colloquial "tiếng" for hours: the word of official texts.
     text = format_unit(value, unit, length="long", format="#,##0.###", locale=language)
     return text.replace("tiếng", "giờ") if language == "vi" else text

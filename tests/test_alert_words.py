@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from alerts.rules import _DISPLAY, _in_words
 from inventory.criteria import format_value, humanize, humanize_duration, humanize_percentage
@@ -55,3 +57,11 @@ def test_the_alert_templates_say_each_value_as_the_pages_do(
 def test_values_read_as_people_write_them(value: float, unit: str, vi: str, en: str) -> None:
     assert format_value(value, unit, "vi") == vi
     assert format_value(value, unit, "en") == en
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True),
+       st.sampled_from(["seconds", "duration", "ratio", "bits_per_second", "state"]),
+       st.sampled_from(["vi", "en"]))
+def test_no_value_a_device_or_a_stranger_sends_stops_the_formatter(
+        value: float, unit: str, language: str) -> None:
+    assert isinstance(format_value(value, unit, language), str)  # type: ignore[arg-type]
