@@ -190,7 +190,9 @@ def expected_interfaces(ref: Mapping[str, Value]) -> dict[int, dict[str, Any]]:
 
         high_speed = at(P.IF_HIGH_SPEED)
         rows[int(index)] = {
-            "name": text(at(P.IF_NAME)) or text(at(P.IF_DESCR)),
+            # A port with neither ifName nor ifDescr (a DrayTek's spare ones) still needs a
+            # label: the probe names it after its ifIndex.
+            "name": text(at(P.IF_NAME)) or text(at(P.IF_DESCR)) or f"if{index}",
             "oper_up": oper == 1,
             "admin_up": at(P.IF_ADMIN_STATUS) == 1,
             "alias": text(at(P.IF_ALIAS)) or None,
