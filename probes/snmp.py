@@ -324,12 +324,12 @@ def cpu_ratio(columns: Mapping[str, Mapping[str, Value]]) -> float | None:
 
 
 def _first_row_reading(columns: Mapping[str, Mapping[str, Value]], oid: str,
-                       problems: list[str], high: int) -> int | None:
+                       problems: list[str], high: int, low: int = 0) -> int | None:
     column = columns.get(oid, {})
     if not column:
         return None
     index = min(column, key=_index_key)
-    return reading(column[index], f"{oid}.{index}", problems, high)
+    return reading(column[index], f"{oid}.{index}", problems, high, low)
 
 
 def _ups_value(value: P.UpsValue | None, scalars: Mapping[str, Value],
@@ -338,8 +338,8 @@ def _ups_value(value: P.UpsValue | None, scalars: Mapping[str, Value],
     if value is None:
         return None
     if value.column:
-        return _first_row_reading(columns, value.oid, problems, value.high)
-    return reading(scalars.get(value.oid), value.oid, problems, value.high)
+        return _first_row_reading(columns, value.oid, problems, value.high, value.low)
+    return reading(scalars.get(value.oid), value.oid, problems, value.high, value.low)
 
 
 def _held(value: P.UpsValue, scalars: Mapping[str, Value],

@@ -131,6 +131,7 @@ class UpsValue:
     scale: float = 1.0
     column: bool = False
     high: int = 2**31 - 1
+    low: int = 0
     fallback: UpsValue | None = None
 
     def chain(self) -> tuple[UpsValue, ...]:
@@ -187,7 +188,9 @@ RFC1628 = UpsMib(
     on_battery=frozenset({UPS_OUTPUT_SOURCE_BATTERY}),
     battery_status=UpsValue(UPS_BATTERY_STATUS), battery_statuses=UPS_BATTERY_STATUSES,
     charge_percent=UpsValue(UPS_ESTIMATED_CHARGE_REMAINING),
-    runtime_seconds=UpsValue(UPS_ESTIMATED_MINUTES_REMAINING, scale=60.0),  # minutes
+    # Minutes, a PositiveInteger (1..): the 0 that cards send when they cannot estimate
+    # (a lightly loaded Phoenixtec or EAST UPS on mains) is no runtime, not an empty battery.
+    runtime_seconds=UpsValue(UPS_ESTIMATED_MINUTES_REMAINING, scale=60.0, low=1),
     input_voltage=UpsValue(UPS_INPUT_VOLTAGE, column=True),
     output_voltage=UpsValue(UPS_OUTPUT_VOLTAGE, column=True),
     self_test=UpsValue(UPS_TEST_RESULTS_SUMMARY),
@@ -445,9 +448,11 @@ def choose_profile(
     """The profile for a device, from its sysObjectID and which subtrees answered.
 
     Power and printing MIBs are decisive; then an operating system's own agent (whose
-    host-resources printer table lists print queues, not a printer); then
-    a device that forwards IP is a router and one that bridges is a switch; a device
-    with storage tables is a host; anything else is read as a switch (interfaces).
+    host-resources printer table lists print queues, not a printer); then a device that
+    bridges is a switch, even if it also forwards IP (layer-3 switches such as a Huawei
+    S5720, and layer-2 ones such as a D-Link DES-3200 that say they forward anyway), and
+    one that only forwards is a router; a device with storage tables is a host; anything
+    else is read as a switch (interfaces).
     """
     if any(subtree in present for subtree in UPS_SUBTREES):
         return "ups"
@@ -458,10 +463,10 @@ def choose_profile(
     # After the operating systems: a Linux print server lists its queues here too.
     if HR_PRINTER_TABLE in present:
         return "printer"
-    if ip_forwarding == 1:
-        return "router"
     if DOT1D_BASE in present:
         return "switch"
+    if ip_forwarding == 1:
+        return "router"
     if HR_STORAGE_TABLE in present:
         return "host"
     return "switch"
