@@ -25,9 +25,11 @@ from tests.lab.servers import spawn, stop_process
 SNMPREC_DIR = Path(__file__).resolve().parent / "snmprec"
 # Recordings of real equipment from LibreNMS (GPL-3.0; see the README beside them).
 CORPUS_DIR = SNMPREC_DIR / "librenms"
-# Recordings of real equipment shipped with snmpsim itself (BSD-2-Clause; README beside).
+# Recordings of real equipment shipped with snmpsim itself, and in the snmpsim-data
+# package (both BSD-2-Clause; README beside each).
 SNMPSIM_CORPUS_DIR = SNMPREC_DIR / "snmpsim"
-CORPUS_DIRS = (CORPUS_DIR, SNMPSIM_CORPUS_DIR)
+SNMPSIM_DATA_CORPUS_DIR = SNMPREC_DIR / "snmpsim-data"
+CORPUS_DIRS = (CORPUS_DIR, SNMPSIM_CORPUS_DIR, SNMPSIM_DATA_CORPUS_DIR)
 HOST = "127.0.0.1"
 STARTUP_SECONDS = 20.0
 
@@ -205,8 +207,8 @@ def snmpsim_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgen
 
 @pytest.fixture(scope="session")
 def snmpsim_corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgent]:
-    """One snmpsim serving the whole corpus of real devices (tests/lab/snmprec/librenms
-    and tests/lab/snmprec/snmpsim)."""
+    """One snmpsim serving the whole corpus of real devices (tests/lab/snmprec/librenms,
+    snmpsim and snmpsim-data)."""
     yield from _snmpsim(CORPUS_DIRS, tmp_path_factory)
 
 
