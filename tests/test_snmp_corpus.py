@@ -31,6 +31,7 @@ from tests.test_snmp_probe import (
     expected_system,
     first_row,
     netsnmp_for,
+    oid_key,
     probe_config,
 )
 
@@ -378,6 +379,14 @@ async def read_and_compare(agent: SnmpAgent, tools: Any, device: str, auth: str)
 def test_the_corpus_is_what_this_file_lists() -> None:
     recorded = [p.stem for d in CORPUS_DIRS for p in d.glob("*.snmprec")]
     assert sorted(recorded) == sorted(CORPUS)
+
+
+def test_corpus_recordings_are_in_oid_order_without_repeats() -> None:
+    # snmpsim answers GETNEXT from its index in file order.
+    for directory in CORPUS_DIRS:
+        for path in directory.glob("*.snmprec"):
+            oids = [line.split("|", 1)[0] for line in path.read_text().splitlines()]
+            assert oids == sorted(set(oids), key=oid_key), path.name
 
 
 def test_the_corpus_holds_thirty_devices_and_every_class() -> None:
