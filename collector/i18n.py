@@ -252,6 +252,53 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tools.alertmanager": ("Cảnh báo trong Alertmanager", "Alerts in Alertmanager"),
     "tools.prometheus": ("Cảnh báo trong Prometheus", "Alerts in Prometheus"),
     "tools.grafana": ("Bảng theo dõi Grafana", "Grafana dashboard"),
+    # agent.py check: the checklist on site, where the declarations live in agent.yaml.
+    "agent_check.unconfigured.bandwidth": (
+        "không có hợp đồng đường truyền trong agent.yaml (readiness.links)",
+        "no contract in agent.yaml (readiness.links)"),
+    "agent_check.unconfigured.devices": (
+        "không có thiết bị mạng quan trọng nào trong agent.yaml (readiness.devices, "
+        "critical: true)",
+        "no critical network device in agent.yaml (readiness.devices, critical: true)"),
+    "agent_check.unconfigured.power": (
+        "không có bộ lưu điện (UPS) nào trong agent.yaml (readiness.devices, role: ups)",
+        "no UPS in agent.yaml (readiness.devices, role: ups)"),
+    "agent_check.unconfigured.clock": (
+        "không có máy chủ thời gian (NTP) nào trong agent.yaml (readiness.ntp_servers)",
+        "no time server (NTP) in agent.yaml (readiness.ntp_servers)"),
+    "agent_check.unconfigured.other": (
+        "agent.yaml không khai báo điều cần đo (readiness)",
+        "what this check measures is not declared in agent.yaml (readiness)"),
+    "agent_check.cause": ("nguyên nhân: {cause}", "cause: {cause}"),
+    # The figure's name where one item has several (a link's download and upload).
+    "agent_check.figure.bandwidth.download": ("tải xuống", "download"),
+    "agent_check.figure.bandwidth.upload": ("tải lên", "upload"),
+    "agent_check.figure.platforms.slow": ("phản hồi", "answer"),
+    "agent_check.figure.platforms.tls_expiry": ("chứng chỉ TLS còn hạn",
+                                                "TLS certificate valid for"),
+    "agent_check.figure.power.charge": ("pin", "charge"),
+    "agent_check.figure.power.runtime": ("thời gian chạy pin", "runtime"),
+    "agent_check.no_data_cause": ("lần đo lỗi: {cause}", "the probe failed: {cause}"),
+    "agent_check.not_probed": ("agent.yaml không đo mục này", "agent.yaml does not probe it"),
+    "agent_check.stale": ("số liệu gần nhất đo cách đây {d}, không được tính là đạt",
+                          "the newest measurement is {d} old and does not count as a pass"),
+    "agent_check.progress": ("[{index}/{total}] {kind}: {targets} mục…",
+                             "[{index}/{total}] {kind}: {targets} target(s)…"),
+    "agent_check.progress_ok": ("xong", "ok"),
+    "agent_check.progress_failed": ("{n} mục lỗi", "{n} failed"),
+    "agent_check.pushed": ("đã gửi {n} báo cáo đến {url}", "pushed {n} report(s) to {url}"),
+    "agent_check.collector_said": ("collector trả lời {status}: {error}",
+                                   "the collector said {status}: {error}"),
+    "agent_check.unreachable": ("không kết nối được collector: {why}",
+                                "cannot reach the collector: {why}"),
+    "agent_check.kept": ("{error}; đã giữ {n} báo cáo trong hàng đợi của agent (spool) để gửi "
+                         "sau",
+                         "{error}; kept {n} report(s) in the agent's spool for later"),
+    "agent_check.not_kept": ("{error}; không giữ được báo cáo trong hàng đợi (spool) "
+                             "{path}: {why}",
+                             "{error}; could not keep the reports in the spool {path}: {why}"),
+    "agent_check.interrupted": ("đã dừng kiểm tra (Ctrl-C); chưa có kết luận",
+                                "check stopped (Ctrl-C); no verdict"),
 }
 
 

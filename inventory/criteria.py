@@ -621,6 +621,21 @@ class FailingItem:
         )
 
 
+    def reading(self) -> str | None:
+        """The value beside its limit, e.g. ``42ms ≤ 100ms``; None for a yes/no condition
+        (a platform answers) or an item never measured."""
+        check = CHECKS_BY_NAME[self.check]
+        condition = next((c for c in check.conditions if c.name == self.condition), None)
+        if condition is None or condition.unit == "state" or self.value is None \
+                or self.threshold is None:
+            return None
+        return (f"{format_value(self.value, condition.unit)} "
+                f"{_SIGNS[condition.passes_when]} {format_value(self.threshold, condition.unit)}")
+
+
+_SIGNS = {"<=": "≤", "<": "<", ">=": "≥", "==": "="}
+
+
 # Every check of every ward is in one of these, the same everywhere it is shown.
 State = Literal["pass", "fail", "stale", "not_configured", "no_data"]
 STATES: tuple[State, ...] = ("pass", "fail", "stale", "not_configured", "no_data")
@@ -694,14 +709,52 @@ def evaluate_ward(
     ``thresholds`` are the ward's own (``Inventory.thresholds_for``); ``now`` is a Unix
     time; ``silent_after_seconds`` is ``agent_silent_after_seconds(thresholds, interval)``.
     """
-    by_metric: dict[str, list[_Series]] = defaultdict(list)
-    for name, labels, value in samples:
-        if not math.isnan(value):
-            by_metric[name].append(_Series(dict(labels), value))
+    by_metric = _by_metric(samples)
     return {
         check.name: _evaluate(check, by_metric, thresholds, now, silent_after_seconds)
         for check in CHECKS
     }
+
+
+def _by_metric(samples: Iterable[Sample]) -> dict[str, list[_Series]]:
+    by_metric: dict[str, list[_Series]] = defaultdict(list)
+    for name, labels, value in samples:
+        if not math.isnan(value):
+            by_metric[name].append(_Series(dict(labels), value))
+    return by_metric
+
+
+def readings(
+    samples: Iterable[Sample], thresholds: Thresholds, now: float, silent_after_seconds: float
+) -> dict[str, tuple[FailingItem, ...]]:
+    """What each check measured on ``samples``, item by item, with its value and limit,
+    passing or failing (``evaluate_ward`` keeps only the failures): the figures shown
+    beside a verdict. Where several conditions judge the same figure of the same item
+    (loss: a cut line, heavy loss, then the normal limit), the strictest limit is kept;
+    a condition judged across every item adds no figure of its own."""
+    by_metric = _by_metric(samples)
+    out: dict[str, tuple[FailingItem, ...]] = {}
+    for check in CHECKS:
+        kept: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Condition, FailingItem]] = {}
+        for condition in check.conditions:
+            if condition.every_item:
+                continue
+            for _, item in _judged(check, condition, by_metric, thresholds, now,
+                                   silent_after_seconds):
+                key = (condition.metric, tuple(sorted(item.labels.items())))
+                seen = kept.get(key)
+                if seen is None or _stricter(condition, item, seen[1]):
+                    kept[key] = (condition, item)
+        out[check.name] = tuple(item for _, item in kept.values())
+    return out
+
+
+def _stricter(condition: Condition, item: FailingItem, than: FailingItem) -> bool:
+    if item.threshold is None or than.threshold is None:
+        return False
+    if condition.passes_when in ("<=", "<"):
+        return item.threshold < than.threshold
+    return item.threshold > than.threshold
 
 
 def freshness_of(check: Check, silent_after_seconds: float) -> float:
@@ -757,30 +810,8 @@ def _evaluate(
     unreferenced = bool(referenced) and not any(
         by_metric.get(condition.relative_to or "") for condition in referenced)
     for condition in check.conditions:
-        if condition.scale == REPORT_INTERVAL:
-            limit = silent_after_seconds
-        else:
-            limit = limit_value(condition, thresholds)
-        item_labels = check.item_labels + condition.extra_labels
-        items: list[tuple[bool, FailingItem]] = []
-        for sample in by_metric.get(condition.metric, ()):
-            if condition.only and not _listed(sample, condition.only, by_metric):
-                continue
-            item_limit = limit
-            if condition.relative_to:
-                reference = _find(by_metric.get(condition.relative_to, ()), sample, item_labels)
-                if reference is None:
-                    continue
-                item_limit = limit * reference.value
-            measured = _measure(condition.measure, sample.value, now)
-            judged = True
-            items.append((
-                not _PASSES[condition.passes_when](measured, item_limit),
-                FailingItem(check.name, condition.name,
-                            {k: sample.labels[k] for k in item_labels if k in sample.labels},
-                            measured, item_limit,
-                            sample.value if condition.measure == "age" else None),
-            ))
+        items = _judged(check, condition, by_metric, thresholds, now, silent_after_seconds)
+        judged = judged or bool(items)
         if condition.every_item:
             # One failure of the ward, at the best item's value, when no item passes.
             if items and all(fails for fails, _ in items):
@@ -809,6 +840,37 @@ def _evaluate(
         # Measured against a declaration the inventory lacks (a link's contract).
         return CheckOutcome(check.name, None, state="not_configured")
     return CheckOutcome(check.name, None, state="no_data")
+
+
+def _judged(
+    check: Check, condition: Condition, by_metric: Mapping[str, list[_Series]],
+    thresholds: Thresholds, now: float, silent_after_seconds: float,
+) -> list[tuple[bool, FailingItem]]:
+    """Every item ``condition`` judges, each with whether it fails, its value and limit."""
+    if condition.scale == REPORT_INTERVAL:
+        limit = silent_after_seconds
+    else:
+        limit = limit_value(condition, thresholds)
+    item_labels = check.item_labels + condition.extra_labels
+    items: list[tuple[bool, FailingItem]] = []
+    for sample in by_metric.get(condition.metric, ()):
+        if condition.only and not _listed(sample, condition.only, by_metric):
+            continue
+        item_limit = limit
+        if condition.relative_to:
+            reference = _find(by_metric.get(condition.relative_to, ()), sample, item_labels)
+            if reference is None:
+                continue
+            item_limit = limit * reference.value
+        measured = _measure(condition.measure, sample.value, now)
+        items.append((
+            not _PASSES[condition.passes_when](measured, item_limit),
+            FailingItem(check.name, condition.name,
+                        {k: sample.labels[k] for k in item_labels if k in sample.labels},
+                        measured, item_limit,
+                        sample.value if condition.measure == "age" else None),
+        ))
+    return items
 
 
 def _measure(measure: Measure, value: float, now: float) -> float:
