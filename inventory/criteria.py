@@ -621,16 +621,17 @@ class FailingItem:
         )
 
 
-    def reading(self) -> str | None:
-        """The value beside its limit, e.g. ``42ms ≤ 100ms``; None for a yes/no condition
+    def reading(self, language: Language = "en") -> str | None:
+        """The value beside its limit, e.g. ``42 ms ≤ 100 ms``; None for a yes/no condition
         (a platform answers) or an item never measured."""
         check = CHECKS_BY_NAME[self.check]
         condition = next((c for c in check.conditions if c.name == self.condition), None)
         if condition is None or condition.unit == "state" or self.value is None \
                 or self.threshold is None:
             return None
-        return (f"{format_value(self.value, condition.unit)} "
-                f"{_SIGNS[condition.passes_when]} {format_value(self.threshold, condition.unit)}")
+        return (f"{format_value(self.value, condition.unit, language)} "
+                f"{_SIGNS[condition.passes_when]} "
+                f"{format_value(self.threshold, condition.unit, language)}")
 
 
 _SIGNS = {"<=": "≤", "<": "<", ">=": "≥", "==": "="}

@@ -208,9 +208,9 @@ def test_a_healthy_ward_is_ready_with_a_figure_beside_every_limit(inventory: Inv
     assert {line.mark for line in lines} == {"ĐẠT"}
     by_check = {line.check: line for line in lines}
     assert by_check["latency"].title == "Độ trễ"
-    assert by_check["latency"].figures == "127.0.0.1: 12ms ≤ 100ms"
-    assert by_check["bandwidth"].figures == ("main: tải xuống 92Mbit/s ≥ 80Mbit/s, "
-                                             "tải lên 88Mbit/s ≥ 80Mbit/s")
+    assert by_check["latency"].figures == "127.0.0.1: 12 ms ≤ 100 ms"
+    assert by_check["bandwidth"].figures == ("main: tải xuống 92 Mbit/s ≥ 80 Mbit/s, "
+                                             "tải lên 88 Mbit/s ≥ 80 Mbit/s")
     assert by_check["devices"].figures == "core-router; ups-1"
     assert all(line.figures for line in lines)
 

@@ -186,7 +186,7 @@ def _items_text(items: Iterable[criteria.FailingItem], check: criteria.Check,
     for item in items:
         name = " ".join(item.labels[k] for k in check.item_labels if k in item.labels)
         figures = grouped.setdefault(name, [])
-        reading = item.reading()
+        reading = item.reading(language)
         if reading:
             figures.append((item.condition, reading))
     parts = []
