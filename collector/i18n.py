@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from typing import Literal
 
+from inventory.criteria import CHECKS
+
 Language = Literal["vi", "en"]
 LANGUAGES: tuple[Language, ...] = ("vi", "en")
 DEFAULT_LANGUAGE: Language = "vi"
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # One name per check, the criteria table's, on every page, line, export and alert.
+    **{f"check.{check.name}": (check.title_vi, check.title_en) for check in CHECKS},
     "app.title": ("sansang — sẵn sàng kết nối", "sansang — readiness"),
     "app.tagline": ("Mức sẵn sàng hạ tầng mạng và CNTT của các phường, xã, đặc khu",
                     "Network and IT readiness of the ward and commune centres"),
@@ -102,16 +106,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ward.cluster": ("Cụm kỹ thuật", "Technician cluster"),
     "ward.share": ("Đường dẫn cho đơn vị", "Link for the ward"),
     # The checklist names each check neutrally: "Pass — Latency", not "Pass — High latency".
-    "check.agent": ("Thiết bị đo gửi số liệu", "Measuring agent reporting"),
-    "check.latency": ("Độ trễ", "Latency"),
-    "check.jitter": ("Độ ổn định đường truyền (jitter)", "Jitter"),
-    "check.loss": ("Tỷ lệ mất gói tin", "Packet loss"),
-    "check.bandwidth": ("Tốc độ so với hợp đồng", "Speed against the contract"),
-    "check.platforms": ("Truy cập các hệ thống dùng chung", "Shared platforms"),
-    "check.dns": ("Phân giải tên miền (DNS)", "Name lookups (DNS)"),
-    "check.devices": ("Thiết bị mạng quan trọng", "Critical network devices"),
-    "check.power": ("Điện lưới và bộ lưu điện (UPS)", "Mains power and UPS"),
-    "check.clock": ("Đồng hồ máy tính", "Clock"),
     "dispatch.title": ("Danh sách điều phối kỹ thuật", "Technician dispatch list"),
     "dispatch.csv": ("Tải CSV", "Download CSV"),
     "dispatch.ward": ("Đơn vị", "Ward"),

@@ -198,7 +198,7 @@ _CRITICAL_DEVICE = Only("sansang_device_info", ("device",), {"critical": "true"}
 CHECKS: tuple[Check, ...] = (
     Check(
         name="agent", alert="WardAgentSilent", severity="critical", for_="1m",
-        title_vi="Mất liên lạc với thiết bị đo", title_en="Ward agent silent",
+        title_vi="Thiết bị đo gửi số liệu", title_en="Measuring agent reporting",
         hint_en="Nothing else about this ward can be trusted until its agent reports again; "
                 "check the agent machine's power and its path to the collector first.",
         item_labels=(),
@@ -224,7 +224,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         name="latency", alert="WardHighLatency", severity="warning", for_="5m",
-        title_vi="Độ trễ cao", title_en="High latency",
+        title_vi="Độ trễ", title_en="Latency",
         hint_en="Compare with the backup link and look for a saturated uplink before "
                 "calling the ISP.",
         item_labels=("target",),
@@ -243,7 +243,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         name="jitter", alert="WardHighJitter", severity="warning", for_="5m",
-        title_vi="Độ dao động trễ cao", title_en="High jitter",
+        title_vi="Độ ổn định đường truyền (jitter)", title_en="Jitter",
         hint_en="Jitter hurts video conferencing first; look for a saturated link or "
                 "Wi-Fi between the agent and the router.",
         item_labels=("target",),
@@ -260,7 +260,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         name="loss", alert="WardPacketLoss", severity="warning", for_="2m",
-        title_vi="Mất gói tin", title_en="Packet loss",
+        title_vi="Tỷ lệ mất gói tin", title_en="Packet loss",
         hint_en="Check cabling and interface errors on the ward router, then the ISP line.",
         item_labels=("target",),
         conditions=(
@@ -301,7 +301,7 @@ CHECKS: tuple[Check, ...] = (
         # Speed tests load the link, so they run a few times a day, often only at night:
         # last night's figure is still today's.
         freshness_seconds=26 * 3600.0,
-        title_vi="Băng thông thấp hơn hợp đồng", title_en="Bandwidth below contract",
+        title_vi="Tốc độ so với hợp đồng", title_en="Speed against the contract",
         hint_en="Measure again on site with the technician's probe, then take the figures "
                 "to the ISP named on the link.",
         item_labels=("link",),
@@ -326,7 +326,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         name="platforms", alert="WardPlatformUnreachable", severity="critical", for_="5m",
-        title_vi="Không truy cập được hệ thống dùng chung", title_en="Platform unreachable",
+        title_vi="Truy cập các hệ thống dùng chung", title_en="Shared platforms",
         hint_en="If every ward reports the same platform, the platform itself is at fault; "
                 "if only this ward, check its DNS, firewall and link.",
         item_labels=("platform",),
@@ -364,7 +364,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         name="dns", alert="WardDnsSlow", severity="warning", for_="10m",
-        title_vi="DNS chậm hoặc không trả lời", title_en="DNS slow or failing",
+        title_vi="Phân giải tên miền (DNS)", title_en="Name lookups (DNS)",
         hint_en="Try the lookup from the ward with another resolver; a failing ward "
                 "resolver makes every platform look down.",
         item_labels=("resolver",),
@@ -386,7 +386,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         name="devices", alert="WardDeviceDown", severity="critical", for_="5m",
-        title_vi="Thiết bị quan trọng không hoạt động", title_en="Critical device down",
+        title_vi="Thiết bị mạng quan trọng", title_en="Critical network devices",
         hint_en="Check the device's power and cabling on site, then its SNMP settings.",
         item_labels=("device",),
         conditions=(
@@ -413,7 +413,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         name="power", alert="WardUpsOnBattery", severity="warning", for_="10m",
-        title_vi="Mất điện lưới hoặc UPS yếu", title_en="UPS on battery or weak",
+        title_vi="Điện lưới và bộ lưu điện (UPS)", title_en="Mains power and UPS",
         hint_en="Check mains power at the ward centre first, then the UPS battery age.",
         item_labels=("device",),
         conditions=(
