@@ -253,9 +253,29 @@ def _go(text: str, check: Check, condition: Condition | None, language: Language
             part = (_go_value(check, condition, language) if name == "value"
                     else _go_threshold(check, condition, language))
             parts.append(part)
+        elif name in _NAMED:
+            parts.append(_go_name(name, language))
         else:
             parts.append(f"{{{{ $labels.{name} }}}}")
     return "".join(parts)
+
+
+# A platform, link or device by its name for people (inventory.naming), read from the
+# collector's info series when the alert fires; its id when the series is missing.
+_NAMED = {
+    "platform": ("sansang_platform_info{platform=%q}", ("platform",)),
+    "link": ("sansang_link_info{ward=%q,link=%q}", ("ward", "link")),
+    "device": ("sansang_device_info{ward=%q,device=%q}", ("ward", "device")),
+}
+
+
+def _go_name(name: str, language: Language) -> str:
+    query, labels = _NAMED[name]
+    label = "name" if language == "vi" or name == "platform" else "name_en"
+    arguments = " ".join(f"$labels.{label_}" for label_ in labels)
+    return (f'{{{{ with printf "{query}" {arguments} | query }}}}'
+            f'{{{{ . | first | label "{label}" }}}}{{{{ else }}}}{{{{ $labels.{name} }}}}'
+            "{{ end }}")
 
 
 def _go_value(check: Check, condition: Condition, language: Language) -> str:

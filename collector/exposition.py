@@ -32,7 +32,10 @@ _CORE_FAMILIES = [
            "Pushes from the ward's agent refused whole, by reason (series_budget).", "counter"),
     Family("sansang_link_contract_download_bytes_per_second", "Contracted download rate."),
     Family("sansang_link_contract_upload_bytes_per_second", "Contracted upload rate."),
-    Family("sansang_device_info", "Device identity (always 1): role, whether it is critical."),
+    Family("sansang_device_info",
+           "Device identity (always 1): role, whether it is critical, its name for people."),
+    Family("sansang_link_info", "Link identity (always 1): its ISP and its name for people."),
+    Family("sansang_platform_info", "Shared platform identity (always 1): its name."),
     Family("sansang_ntp_server_info", "An NTP server the ward's clock is checked against (1)."),
     Family("sansang_ward_limit",
            "The ward's own limit of a readiness condition (check, condition), in base units; "

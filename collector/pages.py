@@ -180,7 +180,8 @@ async def ward_page(request: web.Request) -> web.Response:
             "ok": ok,
             "state": shown,
             "note": note,
-            "problems": [problem_text(i, runtimes, language, now) for i in outcome.failing]
+            "problems": [problem_text(i, runtimes, language, now, state.inventory, code)
+                         for i in outcome.failing]
             if outcome else [],
             "since": (translate("duration.ago", language, d=human_duration(now - since, language))
                       if since and ok is False and ward.last_report_at is not None else None),

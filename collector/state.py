@@ -29,6 +29,7 @@ from collector.exposition import (
 )
 from inventory import criteria
 from inventory.model import Inventory, SeriesBudget, Thresholds
+from inventory.naming import platform_name
 from probes import PROBES, report_bounds, series_for
 from probes.base import ProbeResult
 from probes.series import Sample, inventory_series, sample
@@ -421,7 +422,12 @@ class FleetState:
         These families never come from a measurement, so no report joins them again."""
         golive = dt.datetime.combine(self.inventory.golive, dt.time(), tzinfo=dt.UTC).timestamp()
         self._static = (FAMILIES["sansang_golive_timestamp_seconds"].header
-                        + f"sansang_golive_timestamp_seconds {golive:.0f}\n").encode()
+                        + f"sansang_golive_timestamp_seconds {golive:.0f}\n"
+                        + FAMILIES["sansang_platform_info"].header
+                        + "".join(sample_line("sansang_platform_info", {
+                            "platform": platform,
+                            "name": platform_name(self.inventory, platform)}, 1)
+                            for platform in self.inventory.platforms)).encode()
         info = self._chunks["sansang_ward_info"]
         for code, ward in self.inventory.wards.items():
             labels = {

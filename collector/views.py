@@ -9,12 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from collector.i18n import Language, translate
 from collector.state import FleetState, WardState
 from inventory import criteria, humane
+from inventory.model import Inventory
+from inventory.naming import display_labels
 
 # A ward that never reported has no agent yet: its own state, never "lost contact".
 Status = Literal["ready", "not_ready", "silent", "not_installed"]
@@ -48,20 +51,29 @@ def ups_runtimes(samples: list[Any]) -> dict[str, float]:
 
 
 def problem_text(item: criteria.FailingItem, runtimes: dict[str, float],
-                 language: Language, now: float | None = None) -> str:
-    """The failing item in words, an age ("silent for") counted up to ``now``; a UPS on
-    battery says how many minutes it has left, the first thing the ward needs to know
+                 language: Language, now: float | None = None,
+                 inventory: Inventory | None = None, ward: str = "",
+                 names: Callable[[Mapping[str, str]], dict[str, str]] | None = None) -> str:
+    """The failing item as a sentence: platforms, links and devices by their names in
+    ``inventory`` (``inventory.naming``), an age ("silent for") counted up to ``now``; a UPS
+    on battery says how many minutes it has left, the first thing the ward needs to know
     when the mains fail."""
-    text = item.describe(language, now=time.time() if now is None else now)
+    labels: dict[str, str] | None
+    if names is None and inventory is not None:
+        labels = display_labels(inventory, ward, item.labels, language)
+    else:
+        labels = None if names is None else names(item.labels)
+    text = item.describe(language, now=time.time() if now is None else now, labels=labels)
     runtime = runtimes.get(item.labels.get("device", ""))
     if item.condition == "on_battery" and runtime is not None:
         minutes = translate("ward.ups_runtime", language, minutes=int(runtime // 60))
         text = f"{text}, {minutes}"
-    return text
+    return text[:1].upper() + text[1:]
 
 
 def failing_checks(ward: WardState, language: Language,
-                   runtimes: dict[str, float] | None = None) -> list[FailingCheck]:
+                   runtimes: dict[str, float] | None = None,
+                   inventory: Inventory | None = None, code: str = "") -> list[FailingCheck]:
     runtimes = runtimes or {}
     out = []
     for name, outcome in ward.outcomes.items():
@@ -73,7 +85,8 @@ def failing_checks(ward: WardState, language: Language,
             title=check.title_vi if language == "vi" else check.title_en,
             severity=check.severity,
             since=None if ward.last_report_at is None else ward.check_since.get(name, 0.0),
-            problems=[problem_text(item, runtimes, language) for item in outcome.failing],
+            problems=[problem_text(item, runtimes, language, inventory=inventory, ward=code)
+                      for item in outcome.failing],
         ))
     return sorted(out, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9),
                                       math.inf if f.since is None else f.since))
@@ -83,7 +96,8 @@ def ward_summary(state: FleetState, code: str, language: Language) -> dict[str, 
     """One ward as the API, the board and the export show it."""
     ward = state.wards[code]
     info = state.inventory.wards[code]
-    failing = failing_checks(ward, language, ups_runtimes(state.samples(code)))
+    failing = failing_checks(ward, language, ups_runtimes(state.samples(code)),
+                             state.inventory, code)
     return {
         "code": code,
         "name": info.name,

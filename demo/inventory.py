@@ -48,7 +48,11 @@ def demo_inventory_document(shipped: Inventory, real_ward: str,
         "city": f"{shipped.city} (demo)",
         "golive": shipped.golive.isoformat(),
         "wards_csv": str(SHIPPED_WARDS_CSV),
-        "platforms": {p: {"url": url} for p, url in platform_urls.items()},
+        # The shipped platforms' names (pages and alerts name them so), loopback URLs.
+        "platforms": {p: {"url": url, **({"name": shipped.platforms[p].name}
+                                         if p in shipped.platforms
+                                         and shipped.platforms[p].name else {})}
+                      for p, url in platform_urls.items()},
         "thresholds": shipped.thresholds.model_dump(),
         "credentials": {"simulated": {"version": "2c", "community_env": "SANSANG_DEMO_NONE"}},
         "wards": wards,

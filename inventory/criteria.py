@@ -312,7 +312,7 @@ CHECKS: tuple[Check, ...] = (
                 relative_to="sansang_link_contract_download_bytes_per_second",
                 problem_vi="tốc độ tải xuống trên đường truyền {link} chỉ đạt {value}, "
                            "cần tối thiểu {threshold}",
-                problem_en="download on link {link} is {value}; it needs at least {threshold}",
+                problem_en="download on the {link} link is {value}; it needs at least {threshold}",
             ),
             Condition(
                 name="upload", metric="sansang_bandwidth_upload_bytes_per_second",
@@ -320,7 +320,7 @@ CHECKS: tuple[Check, ...] = (
                 relative_to="sansang_link_contract_upload_bytes_per_second",
                 problem_vi="tốc độ tải lên trên đường truyền {link} chỉ đạt {value}, "
                            "cần tối thiểu {threshold}",
-                problem_en="upload on link {link} is {value}; it needs at least {threshold}",
+                problem_en="upload on the {link} link is {value}; it needs at least {threshold}",
             ),
         ),
     ),
@@ -335,31 +335,31 @@ CHECKS: tuple[Check, ...] = (
                 # A platform that does not answer is neither slow nor about to expire.
                 name="down", metric="sansang_platform_up", passes_when="==", threshold=1.0,
                 unit="state", inhibits=("slow", "tls_expiry"),
-                problem_vi="không truy cập được hệ thống {platform}",
-                problem_en="platform {platform} does not answer with success",
+                problem_vi="không truy cập được {platform}",
+                problem_en="{platform} does not answer with success",
             ),
             Condition(
                 name="slow", metric="sansang_platform_response_seconds", passes_when="<=",
                 threshold="platform_response_seconds", unit="seconds", severity="warning",
-                problem_vi="hệ thống {platform} phản hồi sau {value}, vượt ngưỡng {threshold}",
-                problem_en="platform {platform} answers in {value}, above the limit "
+                problem_vi="{platform} phản hồi sau {value}, vượt ngưỡng {threshold}",
+                problem_en="{platform} answers in {value}, above the limit "
                            "of {threshold}",
             ),
             Condition(
                 name="tls_expiry", metric="sansang_platform_tls_expiry_timestamp_seconds",
                 passes_when=">=", threshold="tls_min_days", scale=DAY_SECONDS,
                 measure="remaining", unit="duration", severity="warning",
-                problem_vi="chứng chỉ TLS của hệ thống {platform} hết hạn sau {value}, "
+                problem_vi="chứng chỉ TLS của {platform} hết hạn sau {value}, "
                            "cần còn ít nhất {threshold}",
-                problem_en="the TLS certificate of platform {platform} expires in {value}; "
+                problem_en="the TLS certificate of {platform} expires in {value}; "
                            "it must stay valid for at least {threshold}",
             ),
         ),
         missing=Missing(
             name="not_measured", metric="sansang_platform_up", label="platform",
             values=PLATFORM_IDS,
-            problem_vi="chưa có kết quả đo hệ thống {platform}",
-            problem_en="platform {platform} has not been measured",
+            problem_vi="chưa có kết quả đo {platform}",
+            problem_en="{platform} has not been measured",
         ),
     ),
     Check(
@@ -393,22 +393,22 @@ CHECKS: tuple[Check, ...] = (
             Condition(
                 name="snmp", metric="sansang_device_up", passes_when="==", threshold=1.0,
                 unit="state", only=_CRITICAL_DEVICE,
-                problem_vi="thiết bị {device} không trả lời SNMP",
-                problem_en="device {device} does not answer SNMP",
+                problem_vi="{device} không trả lời SNMP",
+                problem_en="the {device} does not answer SNMP",
             ),
             Condition(
                 name="uplink", metric="sansang_device_uplink_up", passes_when="==",
                 threshold=1.0, unit="state", only=_CRITICAL_DEVICE,
                 extra_labels=("interface",),
-                problem_vi="cổng uplink {interface} của thiết bị {device} không hoạt động",
-                problem_en="uplink interface {interface} of device {device} is down",
+                problem_vi="cổng uplink {interface} của {device} không hoạt động",
+                problem_en="uplink interface {interface} of the {device} is down",
             ),
         ),
         missing=Missing(
             name="not_measured", metric="sansang_device_up", label="device",
             listed_by="sansang_device_info", listed_match={"critical": "true"},
-            problem_vi="chưa có kết quả đo thiết bị {device}",
-            problem_en="device {device} has not been measured",
+            problem_vi="chưa có kết quả đo {device}",
+            problem_en="the {device} has not been measured",
         ),
     ),
     Check(
@@ -423,29 +423,29 @@ CHECKS: tuple[Check, ...] = (
                 name="on_battery", metric="sansang_ups_on_battery", passes_when="==",
                 threshold=0.0, unit="state", severity="critical", for_="2m",
                 inhibits=("charge", "runtime"),
-                problem_vi="UPS {device} đang chạy bằng pin (mất điện lưới)",
-                problem_en="UPS {device} is running on battery (mains power lost)",
+                problem_vi="{device} đang chạy bằng pin (mất điện lưới)",
+                problem_en="the {device} is running on battery (mains power lost)",
             ),
             Condition(
                 name="charge", metric="sansang_ups_battery_charge_ratio", passes_when=">=",
                 threshold="ups_min_charge_ratio", unit="ratio",
-                problem_vi="pin UPS {device} còn {value}, cần tối thiểu {threshold}",
-                problem_en="UPS {device} battery charge is {value}; it needs at least "
+                problem_vi="pin của {device} còn {value}, cần tối thiểu {threshold}",
+                problem_en="the {device} battery charge is {value}; it needs at least "
                            "{threshold}",
             ),
             Condition(
                 name="runtime", metric="sansang_ups_runtime_seconds", passes_when=">=",
                 threshold="ups_min_runtime_seconds", unit="duration",
-                problem_vi="UPS {device} chỉ duy trì được {value}, cần tối thiểu {threshold}",
-                problem_en="UPS {device} can run for only {value} on battery; it needs at "
+                problem_vi="{device} chỉ duy trì được {value}, cần tối thiểu {threshold}",
+                problem_en="the {device} can run for only {value} on battery; it needs at "
                            "least {threshold}",
             ),
         ),
         missing=Missing(
             name="not_measured", metric="sansang_ups_on_battery", label="device",
             listed_by="sansang_device_info", listed_match={"role": "ups"},
-            problem_vi="chưa đọc được trạng thái UPS {device}",
-            problem_en="the state of UPS {device} has not been read",
+            problem_vi="chưa đọc được trạng thái {device}",
+            problem_en="the state of the {device} has not been read",
         ),
     ),
     Check(
@@ -600,21 +600,23 @@ class FailingItem:
     # say the age when they are shown, not when the verdict was made.
     counted_from: float | None = None
 
-    def describe(self, language: Language = "vi", now: float | None = None) -> str:
-        """The problem in words, e.g. ``download on link main is 42Mbit/s; it needs ...``;
-        with ``now``, an age is counted up to ``now``."""
+    def describe(self, language: Language = "vi", now: float | None = None,
+                 labels: Mapping[str, str] | None = None) -> str:
+        """The problem in words, e.g. ``download on the main link is 42 Mbit/s; it needs
+        ...``; with ``now``, an age is counted up to ``now``; with ``labels``, those words
+        for the platform, link and device (``inventory.naming``) instead of their ids."""
         check = CHECKS_BY_NAME[self.check]
         missing = check.missing
         if missing is not None and missing.name == self.condition:
             text = missing.problem_vi if language == "vi" else missing.problem_en
-            return text.format(**self.labels)
+            return text.format(**(self.labels if labels is None else labels))
         condition = next(c for c in check.conditions if c.name == self.condition)
         text = condition.problem_vi if language == "vi" else condition.problem_en
         value = self.value
         if now is not None and self.counted_from is not None:
             value = now - self.counted_from
         return text.format(
-            **self.labels,
+            **(self.labels if labels is None else labels),
             value=format_value(value, condition.unit, language) if value is not None else "?",
             threshold=(format_value(self.threshold, condition.unit, language)
                        if self.threshold is not None else "?"),

@@ -162,6 +162,9 @@ class Device(Strict):
     uplink_interface: str | None = Field(
         default=None, examples=["ge-0/0/0"],
         description="Name of the interface that must be up for the device to count as up.")
+    name: str | None = Field(
+        default=None, min_length=1, max_length=100, examples=["bộ định tuyến chính"],
+        description="What people call it; by default its role (router: bộ định tuyến).")
 
 
 class Contact(Strict):

@@ -69,7 +69,12 @@ def label(sample_: Sample, name: str, default: str = "") -> str:
 def inventory_series(ward: Ward) -> list[Sample]:
     """What the inventory alone says about a ward: its links' contracts and its devices."""
     out: list[Sample] = []
+    from inventory.naming import device_name, link_name  # inventory imports this module
+
     for link in ward.links:
+        add(out, "sansang_link_info",
+            {"link": link.id, "isp": link.isp, "name": link_name(link, "vi"),
+             "name_en": link_name(link, "en")}, 1)
         add(out, "sansang_link_contract_download_bytes_per_second", {"link": link.id},
             link.download_bytes_per_second)
         add(out, "sansang_link_contract_upload_bytes_per_second", {"link": link.id},
@@ -77,7 +82,9 @@ def inventory_series(ward: Ward) -> list[Sample]:
     for device in ward.devices:
         add(out, "sansang_device_info",
             {"device": device.id, "role": device.role,
-             "critical": "true" if device.critical else "false"}, 1)
+             "critical": "true" if device.critical else "false",
+             "name": device_name(ward, device, "vi"),
+             "name_en": device_name(ward, device, "en")}, 1)
     for server in ward.ntp_servers:
         add(out, "sansang_ntp_server_info", {"server": server}, 1)
     return out

@@ -222,9 +222,9 @@ def test_a_failure_says_what_the_probe_saw(inventory: Inventory) -> None:
     by_check = {line.check: line for line in checklist_lines(checklist, "vi")}
     assert by_check["platforms"].mark == "CHƯA ĐẠT"
     assert by_check["platforms"].details == (
-        "không truy cập được hệ thống procedures (nguyên nhân: HTTP status 503)",)
+        "Không truy cập được procedures (nguyên nhân: HTTP status 503)",)
     assert by_check["devices"].details[0].startswith(
-        "thiết bị core-router không trả lời SNMP (nguyên nhân: no SNMP answer from 127.0.0.1")
+        "Bộ định tuyến không trả lời SNMP (nguyên nhân: no SNMP answer from 127.0.0.1")
     assert verdict_line(checklist, "vi") == (
         "Phường Tân Sơn Nhất (26968): CHƯA SẴN SÀNG — 2 mục chưa đạt")
 

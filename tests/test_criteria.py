@@ -283,9 +283,9 @@ def test_failing_items_read_like_the_alerts():
         "average round-trip time to 10.77.0.1 is 110 ms, above the limit of 100 ms")
     download = FailingItem("bandwidth", "download", {"link": "main"}, 5.25e6, 10e6)
     assert download.describe("en") == (
-        "download on link main is 42 Mbit/s; it needs at least 80 Mbit/s")
+        "download on the main link is 42 Mbit/s; it needs at least 80 Mbit/s")
     missing = FailingItem("platforms", "not_measured", {"platform": "procedures"}, None, None)
-    assert missing.describe("vi") == "chưa có kết quả đo hệ thống procedures"
+    assert missing.describe("vi") == "chưa có kết quả đo procedures"
 
 
 @pytest.mark.parametrize(("function", "value", "text"), [
@@ -329,7 +329,7 @@ def test_a_declared_ups_never_read_fails_power_once_another_ups_is_read():
     assert outcome.ok is False
     assert [(f.condition, dict(f.labels)) for f in outcome.failing] == [
         ("not_measured", {"device": "ups-2"})]
-    assert outcome.failing[0].describe("en") == "the state of UPS ups-2 has not been read"
+    assert outcome.failing[0].describe("en") == "the state of the ups-2 has not been read"
 
 
 SCENARIOS = {

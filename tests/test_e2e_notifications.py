@@ -66,7 +66,7 @@ PROMISE_SECONDS = {"link_cut": 120, "loss_30": 180, "loss_2": 900, "silent": 120
                    "platform_down": 450, "ups_on_battery": 270}
 FIRST_LINE = {"link_cut": "mất kết nối hoàn toàn", "loss_30": "mất gói nặng",
               "loss_2": "tỷ lệ mất gói", "silent": "không gửi báo cáo",
-              "platform_down": "không truy cập được hệ thống procedures",
+              "platform_down": "không truy cập được Hệ thống giải quyết TTHC",
               "ups_on_battery": "đang chạy bằng pin"}
 
 

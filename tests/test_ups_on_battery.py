@@ -73,6 +73,10 @@ def test_each_vendor_mib_on_battery_raises_ward_ups_on_battery(mib: str, tmp_pat
     inventory = load_inventory(DEFAULT_INVENTORY)
     samples = snmp.series("ups1", on_battery_reading(*ON_BATTERY[mib]), inventory.wards[WARD])
     series = [{"series": f'sansang_ward_info{{ward="{WARD}",name="P",cluster="C"}}',
+               "values": "1x10"},
+              # As the collector names the device (inventory.naming) for the alert's words.
+              {"series": f'sansang_device_info{{ward="{WARD}",device="ups1",role="ups",'
+                         'critical="true",name="bộ lưu điện (UPS)",name_en="UPS"}',
                "values": "1x10"}]
     for name, labels, value in samples:
         rendered = ",".join(f'{k}="{v}"' for k, v in (("ward", WARD), *labels))
@@ -90,8 +94,8 @@ def test_each_vendor_mib_on_battery_raises_ward_ups_on_battery(mib: str, tmp_pat
                                    "severity": "critical", "check": "power",
                                    "condition": "on_battery"},
                     "exp_annotations": {
-                        "summary": "P: UPS ups1 đang chạy bằng pin (mất điện lưới)",
-                        "description": "Ward P (25747, C): UPS ups1 is running on battery "
+                        "summary": "P: bộ lưu điện (UPS) đang chạy bằng pin (mất điện lưới)",
+                        "description": "Ward P (25747, C): the UPS is running on battery "
                                        "(mains power lost). "
                                        + criteria.CHECKS_BY_NAME["power"].hint_en,
                         "runbook_url": f"{DEFAULT_RUNBOOK_BASE_URL}/WardUpsOnBattery.md",
@@ -119,7 +123,7 @@ def test_the_ward_page_says_how_many_minutes_the_battery_has_left(mib: str) -> N
     texts = {language: problem_text(on_battery, ups_runtimes(samples), language)
              for language in ("vi", "en")}
     if runtime is None:  # the recording holds no runtime (the Eaton XUPS and NetAgent cards)
-        assert texts["en"] == "UPS ups1 is running on battery (mains power lost)"
+        assert texts["en"] == "The ups1 is running on battery (mains power lost)"
     else:
         minutes = int(runtime // 60)
         assert texts["vi"].endswith(f"pin còn khoảng {minutes} phút")

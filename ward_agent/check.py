@@ -33,6 +33,7 @@ from collector.views import human_duration, problem_text, ups_runtimes
 from inventory import criteria
 from inventory.load import SHIPPED_WARDS_CSV, read_wards_csv
 from inventory.model import Ward
+from inventory.naming import ward_labels
 from probes import PROBES, series_for
 from probes.json_reply import json_object
 from probes.series import Sample, inventory_series, sample
@@ -226,7 +227,9 @@ def checklist_lines(checklist: Checklist, language: Language) -> list[Line]:
         details: list[str] = []
         if outcome.state == "fail":
             for item in outcome.failing:
-                text = problem_text(item, checklist.runtimes, language, checklist.now)
+                text = problem_text(
+                    item, checklist.runtimes, language, checklist.now,
+                    names=functools.partial(ward_labels, checklist.ward, language=language))
                 cause = checklist.causes.get(item_key(item))
                 if cause is None and item.value is None:
                     cause = translate("agent_check.not_probed", language)
