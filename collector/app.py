@@ -330,6 +330,7 @@ async def keep_house(app: web.Application) -> None:
         try:
             await asyncio.to_thread(store.checkpoint)
             await asyncio.to_thread(store.record_readiness, state.take_pending_history())
+            await asyncio.to_thread(store.record_changes, state.take_pending_changes())
             if time.monotonic() - last_prune > 3600:
                 last_prune = time.monotonic()
                 pruned = await asyncio.to_thread(store.prune, time.time() - retention)
@@ -372,6 +373,7 @@ def create_app(settings: CollectorSettings) -> web.Application:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         store = app[STORE]
         skipped = restore_state(app[STATE], store)
+        app[STATE].remember_states(store.last_states())
         if skipped:
             log.warning("%d stored report(s) could not be restored and were skipped", skipped)
         await store.start()
@@ -385,6 +387,7 @@ def create_app(settings: CollectorSettings) -> web.Application:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await asyncio.to_thread(store.record_readiness, app[STATE].take_pending_history())
+        await asyncio.to_thread(store.record_changes, app[STATE].take_pending_changes())
         await store.close()
         if NOC_AUTH in app:
             app[NOC_AUTH].close()
