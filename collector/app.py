@@ -24,6 +24,7 @@ from aiohttp import web
 from isal import igzip
 
 from collector.casework import Casework, add_casework
+from collector.history_page import add_ward_history
 from collector.own_metrics import OwnMetrics
 from collector.pages import ShareLinks, ToolLinks, add_pages, is_shared_ward_request
 from collector.payload import PayloadError, parse_batch
@@ -401,6 +402,7 @@ def create_app(settings: CollectorSettings) -> web.Application:
     app[SHARE] = ShareLinks.beside(settings.database_path)
     add_pages(app, app[STATE], app[SHARE], app[STORE].readiness_history,
               ToolLinks(settings.prometheus_url, settings.alertmanager_url, settings.grafana_url))
+    add_ward_history(app, settings.database_path)
     silences = None
     if settings.alertmanager_url:
         silences = SilenceBook(settings.alertmanager_url, _beside(settings.database_path,
