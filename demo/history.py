@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import random
 import zoneinfo
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from collector.state import VERDICT
 from collector.store import ReportStore, StoredReport
-from demo.fleet import SimulatedWard
+from demo.fleet import SimulatedWard, simulated_reports
 from inventory import criteria
 from inventory.model import Inventory
 from probes.bandwidth import BandwidthResult
@@ -162,6 +163,12 @@ async def seed_history(database: Path | str, inventory: Inventory, wards: Sequen
                     await store.add(batch)
                     written += len(batch)
                     batch = []
+            # A last full round, so the collector starts from every check's state (as the
+            # changes above end), not from the two kinds alone (then "no data" for a
+            # moment, a change in every ward's list).
+            batch += [_stored(ward, last["measured_at"], last["kind"], last["target"],
+                              json.dumps(last["result"]))
+                      for last in simulated_reports(ward, silent_from - 30, rng)]
         if batch:
             await store.add(batch)
             written += len(batch)
