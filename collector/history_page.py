@@ -33,7 +33,7 @@ from collector.views import human_duration
 from inventory.model import Thresholds, Ward
 
 WIDTH, HEIGHT = 640, 200
-LEFT, RIGHT, TOP, BOTTOM = 64, 10, 10, 36
+LEFT, RIGHT, TOP, BOTTOM = 80, 10, 10, 40
 LOSS_STRIP = 6
 
 
@@ -141,8 +141,10 @@ def _time_ticks(frame: _Frame, zone: zoneinfo.ZoneInfo, every_hours: int,
     moment = first
     while moment.timestamp() <= frame.end:
         at = moment.timestamp()
-        if at >= frame.start and moment.hour % every_hours == 0:
-            ticks.append({"x": frame.x(at), "label": moment.strftime(label)})
+        x = frame.x(at)
+        # A label centred on a tick at either edge would be cut in half: none there.
+        if frame.x0 + 20 <= x <= frame.x1 - 24 and moment.hour % every_hours == 0:
+            ticks.append({"x": x, "label": moment.strftime(label)})
         moment = (moment.astimezone(dt.UTC) + dt.timedelta(hours=1)).astimezone(zone)
     return ticks
 
