@@ -189,7 +189,8 @@ async def main_async(args: argparse.Namespace) -> int:
     if alerting and stack.binary(stack.PROMETHEUS):
         collector_args += ["--prometheus-url", f"http://127.0.0.1:{prometheus_port}"]
     # A week of simulated history first, so every ward page has graphs and changes.
-    seeded = await seed_history(state / "collector.sqlite3", inventory, fleet, time.time())
+    seeded = await seed_history(state / "collector.sqlite3", inventory, fleet, time.time(),
+                                interval)
     notes.append(f"a week of simulated history for the simulated wards ({seeded} reports)")
     collector = _spawn(collector_args, logs / "collector.log")
     agent: subprocess.Popen[bytes] | None = None

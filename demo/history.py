@@ -15,15 +15,18 @@ import datetime as dt
 import hashlib
 import json
 import random
+import time
 import zoneinfo
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from collector.state import VERDICT
+from collector.state import VERDICT, FleetState
 from collector.store import ReportStore, StoredReport
 from demo.fleet import SimulatedWard, simulated_reports
 from inventory import criteria
 from inventory.model import Inventory
+from probes import PROBES
 from probes.bandwidth import BandwidthResult
 from probes.icmp import IcmpResult
 
@@ -112,17 +115,31 @@ def _stored(ward: SimulatedWard, at: float, kind: str, target: str, result: str
     return StoredReport(f"simulated-{digest.hexdigest()}", ward.code, kind, target, at, result)
 
 
-def changes_of(ward: SimulatedWard, start: float, found: Sequence[Episode]
+def changes_of(ward: SimulatedWard, start: float, found: Sequence[Episode],
+               judged: dict[str, tuple[str, bool | None]], stale_at: float | None
                ) -> list[tuple[str, float, str, str | None, str]]:
-    """The checks' and the verdict's state changes that the profile over the week makes."""
+    """The checks' and the verdict's state changes that the profile over the week makes.
+
+    ``judged`` is each check's (state, ok) as the collector judges the ward's last round:
+    a check it finds not configured or without data was never anything else; one it finds
+    stale (a silent ward's) went stale at ``stale_at``."""
     moments = sorted({start, *(t for begin, end, _ in found for t in (begin, end))})
+    if stale_at is not None:
+        moments.append(stale_at)
     states: dict[str, str] = {}
     out: list[tuple[str, float, str, str | None, str]] = []
     for at in moments:
         failing = FAILS.get(profile_at(ward, at, found), ())
-        now_states = {check.name: "fail" if check.name in failing else "pass"
-                      for check in criteria.CHECKS}
-        now_states[VERDICT] = "not_ready" if failing else "ready"
+        now_states: dict[str, str] = {}
+        ready = True
+        for check in criteria.CHECKS:
+            state, ok = judged.get(check.name, ("no_data", None))
+            if state in ("pass", "fail") or (state == "stale" and (
+                    stale_at is None or at < stale_at)):
+                state, ok = ("fail", False) if check.name in failing else ("pass", True)
+            now_states[check.name] = state
+            ready = ready and ok is True
+        now_states[VERDICT] = "ready" if ready else "not_ready"
         for subject, after in now_states.items():
             if states.get(subject) != after:
                 out.append((ward.code, at, subject, states.get(subject), after))
@@ -130,9 +147,37 @@ def changes_of(ward: SimulatedWard, start: float, found: Sequence[Episode]
     return out
 
 
-async def seed_history(database: Path | str, inventory: Inventory, wards: Sequence[SimulatedWard],
-                       now: float) -> int:
+def judged_states(inventory: Inventory, rounds: dict[str, list[dict[str, Any]]], at: float,
+                  report_interval_seconds: float) -> dict[str, dict[str, tuple[str, bool | None]]]:
+    """Each ward's checks as the collector will judge its last round at start-up."""
+    fleet = FleetState(inventory, rounds, report_interval_seconds)
+    judged: dict[str, dict[str, tuple[str, bool | None]]] = {}
+    for code, reports in rounds.items():
+        fleet.apply_reports(code, [
+            (r["kind"], r["target"], r["measured_at"],
+             PROBES[r["kind"]].result_type.model_validate(r["result"])) for r in reports])
+        fleet.refresh_ward(code, at)
+        judged[code] = {name: (o.state, o.ok) for name, o in fleet.wards[code].outcomes.items()}
+    return judged
+
+
+def daily_verdicts(changes: Sequence[tuple[str, float, str, str | None, str]],
+                   zone: zoneinfo.ZoneInfo) -> dict[tuple[str, str], bool]:
+    """Each ward's verdict at the end of each day (the readiness table's rows)."""
+    days: dict[tuple[str, str], bool] = {}
+    for code, at, subject, _, after in sorted(changes, key=lambda change: change[1]):
+        if subject == VERDICT:
+            days[(dt.datetime.fromtimestamp(at, zone).date().isoformat(), code)] = (
+                after == "ready")
+    return days
+
+
+async def seed_history(database: Path | str, inventory: Inventory,
+                       wards: Sequence[SimulatedWard], now: float,
+                       report_interval_seconds: float = criteria.DEFAULT_REPORT_INTERVAL_SECONDS
+                       ) -> int:
     """Write the week before ``now`` for ``wards``; the number of reports written."""
+    began = time.monotonic()
     zone = zoneinfo.ZoneInfo(inventory.timezone)
     start = now - DAYS * 86400
     store = ReportStore(database)
@@ -140,15 +185,11 @@ async def seed_history(database: Path | str, inventory: Inventory, wards: Sequen
     written = 0
     try:
         batch: list[StoredReport] = []
-        changes: list[tuple[str, float, str, str | None, str]] = []
-        readiness: dict[tuple[str, str], bool] = {}
         for ward in wards:
             rng = random.Random(ward.code)
             found = episodes(ward, start, now)
-            changes += changes_of(ward, start, found)
-            silent_from = now - SILENT_FOR_SECONDS if ward.profile == "silent" else now
             at = next_bandwidth = start
-            while at < silent_from - 60:
+            while at < silent_from(ward, now) - 60:
                 profile = profile_at(ward, at, found)
                 batch.append(icmp_report(ward, at, profile, rng, zone))
                 if at >= next_bandwidth:
@@ -156,24 +197,36 @@ async def seed_history(database: Path | str, inventory: Inventory, wards: Sequen
                     report = bandwidth_report(ward, at, profile, rng)
                     if report is not None:
                         batch.append(report)
-                day = dt.datetime.fromtimestamp(at, zone).date().isoformat()
-                readiness[(day, ward.code)] = not FAILS.get(profile, ())
                 at += RECENT_STEP_SECONDS if at > now - 86400 else OLDER_STEP_SECONDS
                 if len(batch) >= BATCH:
                     await store.add(batch)
                     written += len(batch)
                     batch = []
-            # A last full round, so the collector starts from every check's state (as the
-            # changes above end), not from the two kinds alone (then "no data" for a
-            # moment, a change in every ward's list).
-            batch += [_stored(ward, last["measured_at"], last["kind"], last["target"],
-                              json.dumps(last["result"]))
-                      for last in simulated_reports(ward, silent_from - 30, rng)]
-        if batch:
-            await store.add(batch)
-            written += len(batch)
+        # A last full round each, as late as can be (the collector starts next and must
+        # find it fresh): it starts from every check's state as the changes end, not from
+        # the two kinds above alone (then a moment of "no data" in every ward's list).
+        end = now + (time.monotonic() - began)
+        rounds = {ward.code: simulated_reports(
+            ward, end if ward.profile != "silent" else silent_from(ward, now) - 30,
+            random.Random(ward.code)) for ward in wards}
+        batch += [_stored(ward, last["measured_at"], last["kind"], last["target"],
+                          json.dumps(last["result"]))
+                  for ward in wards for last in rounds[ward.code]]
+        await store.add(batch)
+        written += len(batch)
+        judged = judged_states(inventory, rounds, end, report_interval_seconds)
+        changes = [change for ward in wards for change in changes_of(
+            ward, start, episodes(ward, start, now), judged[ward.code],
+            silent_from(ward, now) + criteria.agent_silent_after_seconds(
+                inventory.thresholds_for(ward.code), report_interval_seconds)
+            if ward.profile == "silent" else None)]
         store.record_changes(changes)
-        store.record_readiness(readiness)
+        store.record_readiness(daily_verdicts(changes, zone))
     finally:
         await store.close()
     return written
+
+
+def silent_from(ward: SimulatedWard, now: float) -> float:
+    """When the ward's agent fell silent (``now`` for one that did not)."""
+    return now - SILENT_FOR_SECONDS if ward.profile == "silent" else now
