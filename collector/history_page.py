@@ -21,7 +21,6 @@ from typing import Any
 from aiohttp import web
 
 from collector.history import (
-    AVAILABILITY_DAYS,
     BandwidthPoint,
     LatencyPoint,
     WardHistory,
@@ -296,7 +295,7 @@ def history_view(history: WardHistory, ward: Ward, thresholds: Thresholds,
     return {"empty": history.empty, "latency": latency, "bandwidth": bandwidth,
             "ready_since": ready_since, "availability": availability, "changes": changes,
             "loss_legend": loss_legend(thresholds, language),
-            "availability_days": AVAILABILITY_DAYS, "zone": zone.key}
+            "zone": zone.key}
 
 
 DATABASE_KEY = web.AppKey("history_database", Path)

@@ -31,6 +31,7 @@ from collector.store import ReportStore, StoredReport
 from demo.fleet import SimulatedWard
 from demo.history import seed_history
 from inventory.load import load_inventory
+from inventory.model import Thresholds, Ward
 from tests.test_casework import push
 from tests.test_collector_security import settings_for, two_ward_inventory
 
@@ -79,7 +80,7 @@ def record(path: Path, changes: list[tuple[str, float, str, str | None, str]]) -
     asyncio.run(store.close())
 
 
-def inventory_ward(tmp_path: Path):  # type: ignore[no-untyped-def]
+def inventory_ward(tmp_path: Path) -> tuple[Ward, Thresholds]:
     inventory = load_inventory(two_ward_inventory(tmp_path))
     return inventory.wards[WARD], inventory.thresholds_for(WARD)
 
