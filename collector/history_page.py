@@ -49,7 +49,7 @@ def number(value: float, language: Language, digits: int = 1) -> str:
 
 def milliseconds(seconds: float, language: Language) -> str:
     ms = seconds * 1000
-    return f"{number(ms, language, 1 if ms < 100 else 0)} ms"
+    return f"{number(ms, language, 1 if 0 < ms < 100 else 0)} ms"
 
 
 def percent(ratio: float, language: Language) -> str:
@@ -60,7 +60,7 @@ def percent(ratio: float, language: Language) -> str:
 
 def megabits(bytes_per_second: float, language: Language) -> str:
     mbps = bytes_per_second * 8 / 1e6
-    return f"{number(mbps, language, 1 if mbps < 10 else 0)} Mbit/s"
+    return f"{number(mbps, language, 1 if 0 < mbps < 10 else 0)} Mbit/s"
 
 
 def nice_ceiling(value: float) -> float:
@@ -250,7 +250,7 @@ def history_view(history: WardHistory, ward: Ward, thresholds: Thresholds,
                  zone: zoneinfo.ZoneInfo, language: Language) -> dict[str, Any]:
     """What ward_history.html draws; ``empty`` when there is nothing at all to show."""
     now = history.now
-    latency = []
+    latency: list[dict[str, Any]] = []
     for window, (start, width, series) in history.latency.items():
         latency.append({
             "window": window, "title": translate(f"history.latency_{window}", language),
@@ -294,6 +294,9 @@ def history_view(history: WardHistory, ward: Ward, thresholds: Thresholds,
     } for change in history.changes]
     return {"empty": history.empty, "latency": latency, "bandwidth": bandwidth,
             "ready_since": ready_since, "availability": availability, "changes": changes,
+            # The latency limit's line is named once, under the charts that draw it.
+            "limit": next((chart["limit"]["label"] for window in latency
+                           for chart in window["charts"] if chart["limit"]), None),
             "loss_legend": loss_legend(thresholds, language),
             "zone": zone.key}
 
