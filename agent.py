@@ -165,9 +165,14 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
         return 0
+    from collector.i18n import translate
     from ward_agent.check import check
 
-    return check(config, as_json=args.json, push=args.push, language=args.lang)
+    try:
+        return check(config, as_json=args.json, push=args.push, language=args.lang)
+    except KeyboardInterrupt:
+        print(translate("agent_check.interrupted", args.lang), file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

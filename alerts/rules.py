@@ -21,7 +21,15 @@ from alerts.promql import (
     missing_expr,
     number,
 )
-from inventory.criteria import CHECKS, LIMIT_METRIC, NOT_READY, Check, Condition, format_value
+from inventory.criteria import (
+    CHECKS,
+    LIMIT_METRIC,
+    NOT_READY,
+    Check,
+    Condition,
+    Language,
+    format_value,
+)
 
 # Where the generated links point unless the deployment says otherwise: placeholders
 # under the reserved .invalid domain, replaced by `--public-url` and `--runbook-base-url`.
@@ -67,8 +75,59 @@ _DISPLAY: dict[str, tuple[float, str, str]] = {
     "seconds": (1.0, "humanizeDuration", ""),
     "duration": (1.0, "humanizeDuration", ""),
     "ratio": (1.0, "humanizePercentage", ""),
-    "bits_per_second": (8.0, "humanize", "bit/s"),
+    "bits_per_second": (8.0, "humanize", ""),
 }
+
+# Go templates cannot call Babel: Prometheus's humanize functions give the figure (four
+# significant digits, as inventory.humane keeps), and these rewrites put it in the words
+# and form inventory.humane uses — a space before the unit, durations in their largest
+# whole unit, a decimal comma in Vietnamese. tests/test_alert_words.py holds both to it.
+_WORDS = {
+    "vi": {"second": "giây", "seconds": "giây", "minute": "phút", "minutes": "phút",
+           "hour": "giờ", "hours": "giờ", "day": "ngày", "days": "ngày"},
+    "en": {"second": "second", "seconds": "seconds", "minute": "minute",
+           "minutes": "minutes", "hour": "hour", "hours": "hours", "day": "day",
+           "days": "days"},
+}
+
+
+def _rewrite(pattern: str, replacement: str) -> str:
+    return f' | reReplaceAll "{pattern}" "{replacement}"'
+
+
+def _plural_fix(language: Language) -> str:
+    """English "1 seconds" -> "1 second" (Vietnamese has no plural)."""
+    if language != "en":
+        return ""
+    return "".join(_rewrite(f"(^|[^0-9.,])1 {unit}s", f"${{1}}1 {unit}")
+                   for unit in ("second", "minute", "hour", "day"))
+
+
+def _in_words(unit: str, language: Language) -> str:
+    """The rewrites after a humanize function for ``unit`` (see ``_WORDS``)."""
+    w = _WORDS[language]
+    comma = _rewrite("([0-9])\\\\.([0-9])", "${1},${2}") if language == "vi" else ""
+    if unit == "seconds":  # short_time: ms, seconds, "1 minute 10 seconds", then whole
+        return (_rewrite("^0s$", "0 ms") + _rewrite("^(-?[0-9.]+)us$", "${1} µs")
+                + _rewrite("^(-?[0-9.]+)ms$", "${1} ms")
+                + _rewrite("^(-?[0-9.]+)s$", f"${{1}} {w['seconds']}")
+                + _rewrite("^(-?[0-9]+)m ([0-9]+)s$",
+                           f"${{1}} {w['minutes']} ${{2}} {w['seconds']}")
+                + _rewrite("^(-?[0-9]+)d .*$", f"${{1}} {w['days']}")
+                + _rewrite("^(-?[0-9]+)h .*$", f"${{1}} {w['hours']}")
+                + _plural_fix(language) + comma)
+    if unit == "duration":  # duration: the largest whole unit, truncated
+        return (_rewrite("^(-?[0-9]+)d .*$", f"${{1}} {w['days']}")
+                + _rewrite("^(-?[0-9]+)h .*$", f"${{1}} {w['hours']}")
+                + _rewrite("^(-?[0-9]+)m .*$", f"${{1}} {w['minutes']}")
+                + _rewrite("^(-?[0-9]+)(\\\\.[0-9]+)?s$", f"${{1}} {w['seconds']}")
+                + _rewrite("^-?[0-9.]+[munpfazy]s$", f"0 {w['seconds']}")
+                + _plural_fix(language))
+    if unit == "bits_per_second":
+        return _rewrite("^(-?[0-9.]+)([kMGTP]?)$", "${1} ${2}bit/s") + comma
+    if unit == "ratio":
+        return comma
+    return ""
 
 
 def rule_groups(
@@ -94,8 +153,8 @@ def rule_groups(
                 condition.for_ or check.for_,
                 condition.keep_firing_for or check.keep_firing_for,
                 joined(failure_expr(check, condition)),
-                _go(condition.problem_vi, check, condition),
-                _go(condition.problem_en, check, condition),
+                _go(condition.problem_vi, check, condition, "vi"),
+                _go(condition.problem_en, check, condition, "en"),
                 {"runbook_url": runbook, **links},
             ))
         if check.missing is not None:
@@ -103,8 +162,8 @@ def rule_groups(
             alerts.append(_alert(
                 check, missing.name, missing.severity or check.severity, check.for_,
                 check.keep_firing_for, joined(missing_expr(missing)),
-                _go(missing.problem_vi, check, None),
-                _go(missing.problem_en, check, None),
+                _go(missing.problem_vi, check, None, "vi"),
+                _go(missing.problem_en, check, None, "en"),
                 {"runbook_url": runbook, **links},
             ))
     alerts += _not_ready_rules({"runbook_url": runbook_url(runbook_base_url, NOT_READY.alert),
@@ -181,7 +240,7 @@ def runbook_url(base: str, alert: str) -> str:
     return f"{base.rstrip('/')}/{alert}.md"
 
 
-def _go(text: str, check: Check, condition: Condition | None) -> str:
+def _go(text: str, check: Check, condition: Condition | None, language: Language) -> str:
     """A problem text of the table as a Go template over the alert's labels and value."""
     parts = []
     for literal, name, _, _ in string.Formatter().parse(text):
@@ -191,16 +250,17 @@ def _go(text: str, check: Check, condition: Condition | None) -> str:
         if name in ("value", "threshold"):
             if condition is None:
                 raise ValueError(f"{check.name}: a missing-item text cannot use {{{name}}}")
-            part = (_go_value(check, condition) if name == "value"
-                    else _go_threshold(check, condition))
+            part = (_go_value(check, condition, language) if name == "value"
+                    else _go_threshold(check, condition, language))
             parts.append(part)
         else:
             parts.append(f"{{{{ $labels.{name} }}}}")
     return "".join(parts)
 
 
-def _go_value(check: Check, condition: Condition) -> str:
+def _go_value(check: Check, condition: Condition, language: Language) -> str:
     scale, function, suffix = _DISPLAY[condition.unit]
+    function += _in_words(condition.unit, language)
     if scale == 1.0:
         return f"{{{{ $value | {function} }}}}{suffix}"
     # No arithmetic in Go templates: ask Prometheus for the value in display units.
@@ -210,12 +270,13 @@ def _go_value(check: Check, condition: Condition) -> str:
                      [f"$labels.{label}" for label in labels], function, suffix)
 
 
-def _go_threshold(check: Check, condition: Condition) -> str:
+def _go_threshold(check: Check, condition: Condition, language: Language) -> str:
     """The ward's own limit: a constant, or its ``sansang_ward_limit`` series (times the
     contracted rate with ``relative_to``), read by the template when the alert fires."""
     scale, function, suffix = _DISPLAY[condition.unit]
+    function += _in_words(condition.unit, language)
     if not isinstance(condition.threshold, str):
-        return format_value(condition.threshold, condition.unit)
+        return format_value(condition.threshold, condition.unit, language)
     limit = f"{LIMIT_METRIC}{{ward=%q,check=%q,condition=%q}}"
     arguments = ["$labels.ward", f'"{check.name}"', f'"{condition.name}"']
     if condition.relative_to:

@@ -25,8 +25,15 @@ from isal import igzip
 
 from collector.casework import Casework, add_casework
 from collector.history_page import add_ward_history
+from collector.login import SESSION_COOKIE, SESSIONS, add_login, login_url
 from collector.own_metrics import OwnMetrics
-from collector.pages import ShareLinks, ToolLinks, add_pages, is_shared_ward_request
+from collector.pages import (
+    ShareLinks,
+    ToolLinks,
+    add_pages,
+    is_shared_ward_request,
+    pages_for_people,
+)
 from collector.payload import PayloadError, parse_batch
 from collector.security import NOC_USER, BasicAuth, RateLimiter
 from collector.silences import SilenceBook
@@ -47,6 +54,7 @@ OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 # Bodies aiohttp decodes for us; anything else would reach the JSON parser as noise.
 ACCEPTED_ENCODINGS = ("identity", "gzip", "deflate")
 OPEN_PREFIXES = ("/api/v1/reports", "/speedtest/", "/healthz", "/api/openapi.json", "/static/")
+LOGIN_PATHS = ("/login", "/logout")
 
 
 # Raw reports are kept for as long as one could still arrive again: ingest refuses
@@ -264,12 +272,21 @@ async def time_requests(request: web.Request, handler: Handler) -> web.StreamRes
 async def noc_login(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Everything but the agents' endpoints and health needs the NOC login, when configured."""
     auth = request.app.get(NOC_AUTH)
-    if auth is None or request.path.startswith(OPEN_PREFIXES):
+    if auth is None or request.path.startswith(OPEN_PREFIXES) or request.path in LOGIN_PATHS:
         return await handler(request)
     # A ward's signed link opens that ward's page, and nothing else, without the login.
     if is_shared_ward_request(request, request.app[SHARE]):
         return await handler(request)
-    outcome = await auth.check(request.headers.get("Authorization"), request.remote or "?")
+    user = request.app[SESSIONS].user_of(request.cookies.get(SESSION_COOKIE))
+    if user is not None:
+        request[NOC_USER] = user
+        return await handler(request)
+    header = request.headers.get("Authorization")
+    if header is None and request.method in ("GET", "HEAD") \
+            and "text/html" in request.headers.get("Accept", ""):
+        # A person in a browser: the login page, not the browser's Basic-auth dialog.
+        return web.Response(status=303, headers={"Location": login_url(request)})
+    outcome = await auth.check(header, request.remote or "?")
     if outcome.allowed:
         request[NOC_USER] = outcome.user
         return await handler(request)
@@ -360,7 +377,7 @@ def _beside(database_path: Path, name: str) -> Path:
 
 def create_app(settings: CollectorSettings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes,
-                          middlewares=[time_requests, noc_login])
+                          middlewares=[time_requests, noc_login, pages_for_people])
     app[SETTINGS] = settings
     app[OWN_METRICS] = OwnMetrics()
     app[TOKENS] = TokenBook.from_file(settings.tokens_path)
@@ -400,6 +417,8 @@ def create_app(settings: CollectorSettings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/openapi.json", openapi)
     app[SHARE] = ShareLinks.beside(settings.database_path)
+    if NOC_AUTH in app:
+        add_login(app, app[NOC_AUTH], app[SHARE].subkey("sessions"))
     add_pages(app, app[STATE], app[SHARE], app[STORE].readiness_history,
               ToolLinks(settings.prometheus_url, settings.alertmanager_url, settings.grafana_url))
     add_ward_history(app, settings.database_path)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -38,6 +37,7 @@ from collector.worklog import (
     WorkLog,
     clean_text,
 )
+from inventory import humane
 
 log = logging.getLogger("sansang.collector.casework")
 
@@ -174,7 +174,7 @@ CASEWORK = web.AppKey("casework", Casework)
 
 def local_time(unix: float, state: FleetState) -> str:
     """``14:05 03/12/2026`` in the city's own zone: what people in the city read."""
-    return dt.datetime.fromtimestamp(unix, state.zone).strftime("%H:%M %d/%m/%Y")
+    return humane.timestamp(unix, state.zone)
 
 
 def case_view(casework: Casework, ward: str, language: Language) -> dict[str, Any] | None:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from typing import Literal
 
+from inventory.criteria import CHECKS
+
 Language = Literal["vi", "en"]
 LANGUAGES: tuple[Language, ...] = ("vi", "en")
 DEFAULT_LANGUAGE: Language = "vi"
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # One name per check, the criteria table's, on every page, line, export and alert.
+    **{f"check.{check.name}": (check.title_vi, check.title_en) for check in CHECKS},
     "app.title": ("sansang — sẵn sàng kết nối", "sansang — readiness"),
     "app.tagline": ("Mức sẵn sàng hạ tầng mạng và CNTT của các phường, xã, đặc khu",
                     "Network and IT readiness of the ward and commune centres"),
@@ -102,16 +106,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ward.cluster": ("Cụm kỹ thuật", "Technician cluster"),
     "ward.share": ("Đường dẫn cho đơn vị", "Link for the ward"),
     # The checklist names each check neutrally: "Pass — Latency", not "Pass — High latency".
-    "check.agent": ("Thiết bị đo gửi số liệu", "Measuring agent reporting"),
-    "check.latency": ("Độ trễ", "Latency"),
-    "check.jitter": ("Độ ổn định đường truyền (jitter)", "Jitter"),
-    "check.loss": ("Tỷ lệ mất gói tin", "Packet loss"),
-    "check.bandwidth": ("Tốc độ so với hợp đồng", "Speed against the contract"),
-    "check.platforms": ("Truy cập các hệ thống dùng chung", "Shared platforms"),
-    "check.dns": ("Phân giải tên miền (DNS)", "Name lookups (DNS)"),
-    "check.devices": ("Thiết bị mạng quan trọng", "Critical network devices"),
-    "check.power": ("Điện lưới và bộ lưu điện (UPS)", "Mains power and UPS"),
-    "check.clock": ("Đồng hồ máy tính", "Clock"),
     "dispatch.title": ("Danh sách điều phối kỹ thuật", "Technician dispatch list"),
     "dispatch.csv": ("Tải CSV", "Download CSV"),
     "dispatch.ward": ("Đơn vị", "Ward"),
@@ -125,10 +119,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "severity.critical": ("Nghiêm trọng", "Critical"),
     "severity.warning": ("Cảnh báo", "Warning"),
     "severity.info": ("Thông tin", "Info"),
-    "duration.seconds": ("{n} giây", "{n} s"),
-    "duration.minutes": ("{n} phút", "{n} min"),
-    "duration.hours": ("{n} giờ", "{n} h"),
-    "duration.days": ("{n} ngày", "{n} days"),
     "duration.ago": ("{d} trước", "{d} ago"),
     "kind.phường": ("Phường", "Ward (phường)"),
     "kind.xã": ("Xã", "Commune (xã)"),
@@ -227,11 +217,82 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "The ward has no open case."),
     "case.field.by": ("Người thực hiện", "Your name"),
     "case.field.text": ("Nội dung", "Text"),
+    "notfound.title": ("Không tìm thấy trang", "Page not found"),
+    "notfound.ward": ("Không có đơn vị mã {code} trong danh sách. Tìm theo tên hoặc mã:",
+                      "There is no ward {code} in the inventory. Search by name or code:"),
+    "notfound.page": ("Không có trang này. Tìm đơn vị theo tên hoặc mã:",
+                      "There is no such page. Search for a ward by name or code:"),
+    "notfound.search": ("Tìm", "Search"),
+    "notfound.board": ("Về bảng tổng hợp", "Back to the city board"),
+    "login.title": ("Đăng nhập trung tâm điều hành (NOC)", "NOC login"),
+    "login.user": ("Tên đăng nhập", "User name"),
+    "login.password": ("Mật khẩu", "Password"),
+    "login.submit": ("Đăng nhập", "Log in"),
+    "login.logout": ("Đăng xuất ({user})", "Log out ({user})"),
+    "login.ward_link": (
+        "Cán bộ phường, xã: mở trang của đơn vị mình bằng đường liên kết riêng đã được gửi, "
+        "không cần đăng nhập.",
+        "Ward staff: open your ward's page with the link you were sent; no login needed."),
+    "login.error.wrong": ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong user name or password."),
+    "login.error.throttled": ("Đăng nhập sai quá nhiều lần: chờ một lúc rồi thử lại.",
+                              "Too many failed logins: wait a moment and try again."),
+    "login.error.too_long": ("Mật khẩu dài quá {limit} byte.",
+                             "The password is longer than {limit} bytes."),
+    "login.error.form": ("Yêu cầu đăng nhập không hợp lệ.", "The login request is not valid."),
+    "login.error.forged": ("Biểu mẫu đăng nhập không đến từ trang của sansang.",
+                           "The login form did not come from sansang's own page."),
     "problem.title": ("Không thực hiện được", "That did not work"),
     "problem.back": ("Quay lại", "Go back"),
     "tools.alertmanager": ("Cảnh báo trong Alertmanager", "Alerts in Alertmanager"),
     "tools.prometheus": ("Cảnh báo trong Prometheus", "Alerts in Prometheus"),
     "tools.grafana": ("Bảng theo dõi Grafana", "Grafana dashboard"),
+    # agent.py check: the checklist on site, where the declarations live in agent.yaml.
+    "agent_check.unconfigured.bandwidth": (
+        "không có hợp đồng đường truyền trong agent.yaml (readiness.links)",
+        "no contract in agent.yaml (readiness.links)"),
+    "agent_check.unconfigured.devices": (
+        "không có thiết bị mạng quan trọng nào trong agent.yaml (readiness.devices, "
+        "critical: true)",
+        "no critical network device in agent.yaml (readiness.devices, critical: true)"),
+    "agent_check.unconfigured.power": (
+        "không có bộ lưu điện (UPS) nào trong agent.yaml (readiness.devices, role: ups)",
+        "no UPS in agent.yaml (readiness.devices, role: ups)"),
+    "agent_check.unconfigured.clock": (
+        "không có máy chủ thời gian (NTP) nào trong agent.yaml (readiness.ntp_servers)",
+        "no time server (NTP) in agent.yaml (readiness.ntp_servers)"),
+    "agent_check.unconfigured.other": (
+        "agent.yaml không khai báo điều cần đo (readiness)",
+        "what this check measures is not declared in agent.yaml (readiness)"),
+    "agent_check.cause": ("nguyên nhân: {cause}", "cause: {cause}"),
+    # The figure's name where one item has several (a link's download and upload).
+    "agent_check.figure.bandwidth.download": ("tải xuống", "download"),
+    "agent_check.figure.bandwidth.upload": ("tải lên", "upload"),
+    "agent_check.figure.platforms.slow": ("phản hồi", "answer"),
+    "agent_check.figure.platforms.tls_expiry": ("chứng chỉ TLS còn hạn",
+                                                "TLS certificate valid for"),
+    "agent_check.figure.power.charge": ("pin", "charge"),
+    "agent_check.figure.power.runtime": ("thời gian chạy pin", "runtime"),
+    "agent_check.no_data_cause": ("lần đo lỗi: {cause}", "the probe failed: {cause}"),
+    "agent_check.not_probed": ("agent.yaml không đo mục này", "agent.yaml does not probe it"),
+    "agent_check.stale": ("số liệu gần nhất đo cách đây {d}, không được tính là đạt",
+                          "the newest measurement is {d} old and does not count as a pass"),
+    "agent_check.progress": ("[{index}/{total}] {kind}: {targets} mục…",
+                             "[{index}/{total}] {kind}: {targets} target(s)…"),
+    "agent_check.progress_ok": ("xong", "ok"),
+    "agent_check.progress_failed": ("{n} mục lỗi", "{n} failed"),
+    "agent_check.pushed": ("đã gửi {n} báo cáo đến {url}", "pushed {n} report(s) to {url}"),
+    "agent_check.collector_said": ("collector trả lời {status}: {error}",
+                                   "the collector said {status}: {error}"),
+    "agent_check.unreachable": ("không kết nối được collector: {why}",
+                                "cannot reach the collector: {why}"),
+    "agent_check.kept": ("{error}; đã giữ {n} báo cáo trong hàng đợi của agent (spool) để gửi "
+                         "sau",
+                         "{error}; kept {n} report(s) in the agent's spool for later"),
+    "agent_check.not_kept": ("{error}; không giữ được báo cáo trong hàng đợi (spool) "
+                             "{path}: {why}",
+                             "{error}; could not keep the reports in the spool {path}: {why}"),
+    "agent_check.interrupted": ("đã dừng kiểm tra (Ctrl-C); chưa có kết luận",
+                                "check stopped (Ctrl-C); no verdict"),
     # A ward's history (collector/history_page.py, templates/ward_history.html).
     "history.title": ("Lịch sử", "History"),
     "history.empty": ("Chưa có lịch sử cho đơn vị này: chưa có số liệu đo nào được lưu.",

@@ -154,7 +154,8 @@ async def ward_page(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     code = request.match_info["code"]
     if code not in state.wards:
-        raise web.HTTPNotFound(text=f"ward {code} is not in the inventory")
+        return not_found(request, translate("notfound.ward", language_of(request),
+                                            code=code[:40]), query=code[:40])
     language = language_of(request)
     state.refresh()
     summary = ward_summary(state, code, language)
@@ -218,6 +219,34 @@ async def dispatch(request: web.Request) -> web.Response:
     return render(request, "dispatch.html", rows=rows,
                   form=_form_context(request, request.get(NOC_USER, "")),
                   alertmanager_down=casework.alertmanager_reachable is False)
+
+
+def not_found(request: web.Request, message: str, query: str = "") -> web.Response:
+    """A 404 a person can act on: what was not found, in their language, and the search."""
+    response = render(request, "not_found.html", message=message, query=query)
+    response.set_status(404)
+    return response
+
+
+@web.middleware
+async def pages_for_people(request: web.Request, handler: Any) -> web.StreamResponse:
+    """``/ward/26968/`` is ``/ward/26968``; an unknown page gets the Vietnamese (or English)
+    404 with the search, not a bare one. The API and the agents' endpoints keep their JSON."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        path = request.path
+        if request.method not in ("GET", "HEAD") or path.startswith(MACHINE_PREFIXES):
+            raise
+        if path != "/" and path.endswith("/"):
+            query = request.query_string
+            raise web.HTTPPermanentRedirect(
+                path.rstrip("/") + (f"?{query}" if query else "")) from None
+        return not_found(request, translate("notfound.page", language_of(request)))
+
+
+# Answered in JSON or plain text for programs, never with a page.
+MACHINE_PREFIXES = ("/api/", "/metrics", "/healthz", "/speedtest/", "/static/")
 
 
 def _form_context(request: web.Request, user: str) -> dict[str, Any]:

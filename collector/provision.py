@@ -105,13 +105,21 @@ def agent_config_for(inventory: Inventory, ward_code: str, collector_url: str,
     if ward.ntp_servers:
         # Kinds without a section of their own go under probes:, by name.
         config["probes"] = {"ntp": {"targets": list(ward.ntp_servers)}}
-    config["readiness"] = {
+    config["readiness"] = readiness_section(inventory, ward_code)
+    return config
+
+
+def readiness_section(inventory: Inventory, ward_code: str) -> dict[str, Any]:
+    """The agent config's ``readiness:``: what ``agent.py check`` judges by, as the collector
+    judges the ward (its name, thresholds, links' contracts, devices and time servers)."""
+    ward = inventory.wards[ward_code]
+    return {
+        "name": ward.name,
         "thresholds": inventory.thresholds_for(ward_code).model_dump(),
         "links": [link.model_dump() for link in ward.links],
         "devices": [device.model_dump(exclude_none=True) for device in ward.devices],
         "ntp_servers": list(ward.ntp_servers),
     }
-    return config
 
 
 def provision(inventory: Inventory, ward_code: str, tokens_path: Path, collector_url: str,

@@ -12,6 +12,7 @@ import jinja2
 from aiohttp import web
 
 from collector.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language, translate
+from collector.security import NOC_USER
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -48,7 +49,8 @@ def render(request: web.Request, template: str, **context: Any) -> web.Response:
     other = "en" if language == "vi" else "vi"
     toggle = request.rel_url.update_query(lang=other)
     html = _environment.get_template(template).render(
-        t=t, url=url, lang=language, toggle_url=str(toggle), **context)
+        t=t, url=url, lang=language, toggle_url=str(toggle),
+        noc_user=request.get(NOC_USER, ""), **context)
     response = web.Response(text=html, content_type="text/html")
     if request.query.get("lang") in LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="Lax",

@@ -184,6 +184,16 @@ class BasicAuth:
             user = user_bytes.decode()
         except (ValueError, UnicodeError):
             return LoginOutcome(False, 401, "the Basic credentials cannot be read")
+        outcome = await self.verify(user, password, client)
+        if outcome.allowed:
+            if len(self._verified) >= 10_000:
+                self._verified.clear()
+            self._verified[key] = (time.monotonic(), user)
+        return outcome
+
+    async def verify(self, user: str, password: bytes, client: str) -> LoginOutcome:
+        """Whether ``user`` logs in with ``password`` from ``client``: the Basic header's
+        check and the login page's, throttled alike."""
         sources = (f"client {client}", f"user {user[:200]}")
         wait = self.throttle.wait(sources)
         if wait > 0:
@@ -204,9 +214,6 @@ class BasicAuth:
             self._queued -= 1
         if matches and hashed is not None:
             self.throttle.succeeded(sources)
-            if len(self._verified) >= 10_000:
-                self._verified.clear()
-            self._verified[key] = (time.monotonic(), user)
             return LoginOutcome(True, user=user)
         self.throttle.failed(sources)
         return LoginOutcome(False, 401, "NOC login required")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from collector.i18n import Language, translate
 from collector.state import FleetState, WardState
-from inventory import criteria
+from inventory import criteria, humane
 
 # A ward that never reported has no agent yet: its own state, never "lost contact".
 Status = Literal["ready", "not_ready", "silent", "not_installed"]
@@ -170,10 +170,5 @@ def readiness_history(rows: list[tuple[str, str, bool]],
 
 
 def human_duration(seconds: float, language: Language) -> str:
-    if seconds < 60:
-        return translate("duration.seconds", language, n=max(0, int(seconds)))
-    if seconds < 3600:
-        return translate("duration.minutes", language, n=max(1, int(seconds // 60)))
-    if seconds < 2 * 86400:
-        return translate("duration.hours", language, n=int(seconds // 3600))
-    return translate("duration.days", language, n=int(seconds // 86400))
+    """An age in words, its largest whole unit (``inventory.humane``: as the alerts say)."""
+    return humane.duration(max(0.0, seconds), language)

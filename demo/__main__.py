@@ -30,6 +30,7 @@ import aiohttp
 import yaml
 
 from alerts.routing import Delivery
+from collector.provision import readiness_section
 from collector.tokens import issue_token
 from demo import stack
 from demo.fleet import (
@@ -161,6 +162,7 @@ async def main_async(args: argparse.Namespace) -> int:
         "spool": {"path": "agent-spool.sqlite3"},
         "push": {"interval_seconds": min(2.0, interval)},
         "jitter_seconds": min(1.0, interval / 2),
+        "readiness": readiness_section(inventory, REAL_WARD),
     }
     (state / "agent.yaml").write_text(yaml.safe_dump(agent_config, allow_unicode=True))
 

@@ -53,6 +53,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from inventory import humane
 from inventory.model import PLATFORM_IDS, Thresholds
 from probes.series import Sample
 
@@ -197,7 +198,7 @@ _CRITICAL_DEVICE = Only("sansang_device_info", ("device",), {"critical": "true"}
 CHECKS: tuple[Check, ...] = (
     Check(
         name="agent", alert="WardAgentSilent", severity="critical", for_="1m",
-        title_vi="Mất liên lạc với thiết bị đo", title_en="Ward agent silent",
+        title_vi="Thiết bị đo gửi số liệu", title_en="Measuring agent reporting",
         hint_en="Nothing else about this ward can be trusted until its agent reports again; "
                 "check the agent machine's power and its path to the collector first.",
         item_labels=(),
@@ -223,7 +224,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         name="latency", alert="WardHighLatency", severity="warning", for_="5m",
-        title_vi="Độ trễ cao", title_en="High latency",
+        title_vi="Độ trễ", title_en="Latency",
         hint_en="Compare with the backup link and look for a saturated uplink before "
                 "calling the ISP.",
         item_labels=("target",),
@@ -242,7 +243,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         name="jitter", alert="WardHighJitter", severity="warning", for_="5m",
-        title_vi="Độ dao động trễ cao", title_en="High jitter",
+        title_vi="Độ ổn định đường truyền (jitter)", title_en="Jitter",
         hint_en="Jitter hurts video conferencing first; look for a saturated link or "
                 "Wi-Fi between the agent and the router.",
         item_labels=("target",),
@@ -259,7 +260,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         name="loss", alert="WardPacketLoss", severity="warning", for_="2m",
-        title_vi="Mất gói tin", title_en="Packet loss",
+        title_vi="Tỷ lệ mất gói tin", title_en="Packet loss",
         hint_en="Check cabling and interface errors on the ward router, then the ISP line.",
         item_labels=("target",),
         conditions=(
@@ -300,7 +301,7 @@ CHECKS: tuple[Check, ...] = (
         # Speed tests load the link, so they run a few times a day, often only at night:
         # last night's figure is still today's.
         freshness_seconds=26 * 3600.0,
-        title_vi="Băng thông thấp hơn hợp đồng", title_en="Bandwidth below contract",
+        title_vi="Tốc độ so với hợp đồng", title_en="Speed against the contract",
         hint_en="Measure again on site with the technician's probe, then take the figures "
                 "to the ISP named on the link.",
         item_labels=("link",),
@@ -325,7 +326,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         name="platforms", alert="WardPlatformUnreachable", severity="critical", for_="5m",
-        title_vi="Không truy cập được hệ thống dùng chung", title_en="Platform unreachable",
+        title_vi="Truy cập các hệ thống dùng chung", title_en="Shared platforms",
         hint_en="If every ward reports the same platform, the platform itself is at fault; "
                 "if only this ward, check its DNS, firewall and link.",
         item_labels=("platform",),
@@ -363,7 +364,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         name="dns", alert="WardDnsSlow", severity="warning", for_="10m",
-        title_vi="DNS chậm hoặc không trả lời", title_en="DNS slow or failing",
+        title_vi="Phân giải tên miền (DNS)", title_en="Name lookups (DNS)",
         hint_en="Try the lookup from the ward with another resolver; a failing ward "
                 "resolver makes every platform look down.",
         item_labels=("resolver",),
@@ -385,7 +386,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         name="devices", alert="WardDeviceDown", severity="critical", for_="5m",
-        title_vi="Thiết bị quan trọng không hoạt động", title_en="Critical device down",
+        title_vi="Thiết bị mạng quan trọng", title_en="Critical network devices",
         hint_en="Check the device's power and cabling on site, then its SNMP settings.",
         item_labels=("device",),
         conditions=(
@@ -412,7 +413,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         name="power", alert="WardUpsOnBattery", severity="warning", for_="10m",
-        title_vi="Mất điện lưới hoặc UPS yếu", title_en="UPS on battery or weak",
+        title_vi="Điện lưới và bộ lưu điện (UPS)", title_en="Mains power and UPS",
         hint_en="Check mains power at the ward centre first, then the UPS battery age.",
         item_labels=("device",),
         conditions=(
@@ -558,15 +559,18 @@ def humanize_percentage(value: float) -> str:
     return f"{value * 100:.4g}%"
 
 
-def format_value(value: float, unit: Unit) -> str:
-    """A measured value or a limit, in base units, as people read it."""
-    if unit in ("seconds", "duration"):
-        return humanize_duration(value)
+def format_value(value: float, unit: Unit, language: Language = "en") -> str:
+    """A measured value or a limit, in base units, as people read it (``inventory.humane``;
+    ``alerts.rules`` says the same in the rules' Go templates)."""
+    if unit == "seconds":
+        return humane.short_time(value, language)
+    if unit == "duration":
+        return humane.duration(value, language)
     if unit == "ratio":
-        return humanize_percentage(value)
-    if unit == "bits_per_second":
-        return f"{humanize(value * 8)}bit/s"
-    return f"{value:g}"
+        return humane.percent(value, language)
+    if unit == "bits_per_second":  # measured in bytes per second, quoted in bits
+        return humane.bitrate(value * 8, language)
+    return humane.number(value, language)
 
 
 # --- the evaluator
@@ -611,10 +615,26 @@ class FailingItem:
             value = now - self.counted_from
         return text.format(
             **self.labels,
-            value=format_value(value, condition.unit) if value is not None else "?",
-            threshold=(format_value(self.threshold, condition.unit)
+            value=format_value(value, condition.unit, language) if value is not None else "?",
+            threshold=(format_value(self.threshold, condition.unit, language)
                        if self.threshold is not None else "?"),
         )
+
+
+    def reading(self, language: Language = "en") -> str | None:
+        """The value beside its limit, e.g. ``42 ms ≤ 100 ms``; None for a yes/no condition
+        (a platform answers) or an item never measured."""
+        check = CHECKS_BY_NAME[self.check]
+        condition = next((c for c in check.conditions if c.name == self.condition), None)
+        if condition is None or condition.unit == "state" or self.value is None \
+                or self.threshold is None:
+            return None
+        return (f"{format_value(self.value, condition.unit, language)} "
+                f"{_SIGNS[condition.passes_when]} "
+                f"{format_value(self.threshold, condition.unit, language)}")
+
+
+_SIGNS = {"<=": "≤", "<": "<", ">=": "≥", "==": "="}
 
 
 # Every check of every ward is in one of these, the same everywhere it is shown.
@@ -690,14 +710,52 @@ def evaluate_ward(
     ``thresholds`` are the ward's own (``Inventory.thresholds_for``); ``now`` is a Unix
     time; ``silent_after_seconds`` is ``agent_silent_after_seconds(thresholds, interval)``.
     """
-    by_metric: dict[str, list[_Series]] = defaultdict(list)
-    for name, labels, value in samples:
-        if not math.isnan(value):
-            by_metric[name].append(_Series(dict(labels), value))
+    by_metric = _by_metric(samples)
     return {
         check.name: _evaluate(check, by_metric, thresholds, now, silent_after_seconds)
         for check in CHECKS
     }
+
+
+def _by_metric(samples: Iterable[Sample]) -> dict[str, list[_Series]]:
+    by_metric: dict[str, list[_Series]] = defaultdict(list)
+    for name, labels, value in samples:
+        if not math.isnan(value):
+            by_metric[name].append(_Series(dict(labels), value))
+    return by_metric
+
+
+def readings(
+    samples: Iterable[Sample], thresholds: Thresholds, now: float, silent_after_seconds: float
+) -> dict[str, tuple[FailingItem, ...]]:
+    """What each check measured on ``samples``, item by item, with its value and limit,
+    passing or failing (``evaluate_ward`` keeps only the failures): the figures shown
+    beside a verdict. Where several conditions judge the same figure of the same item
+    (loss: a cut line, heavy loss, then the normal limit), the strictest limit is kept;
+    a condition judged across every item adds no figure of its own."""
+    by_metric = _by_metric(samples)
+    out: dict[str, tuple[FailingItem, ...]] = {}
+    for check in CHECKS:
+        kept: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Condition, FailingItem]] = {}
+        for condition in check.conditions:
+            if condition.every_item:
+                continue
+            for _, item in _judged(check, condition, by_metric, thresholds, now,
+                                   silent_after_seconds):
+                key = (condition.metric, tuple(sorted(item.labels.items())))
+                seen = kept.get(key)
+                if seen is None or _stricter(condition, item, seen[1]):
+                    kept[key] = (condition, item)
+        out[check.name] = tuple(item for _, item in kept.values())
+    return out
+
+
+def _stricter(condition: Condition, item: FailingItem, than: FailingItem) -> bool:
+    if item.threshold is None or than.threshold is None:
+        return False
+    if condition.passes_when in ("<=", "<"):
+        return item.threshold < than.threshold
+    return item.threshold > than.threshold
 
 
 def freshness_of(check: Check, silent_after_seconds: float) -> float:
@@ -753,30 +811,8 @@ def _evaluate(
     unreferenced = bool(referenced) and not any(
         by_metric.get(condition.relative_to or "") for condition in referenced)
     for condition in check.conditions:
-        if condition.scale == REPORT_INTERVAL:
-            limit = silent_after_seconds
-        else:
-            limit = limit_value(condition, thresholds)
-        item_labels = check.item_labels + condition.extra_labels
-        items: list[tuple[bool, FailingItem]] = []
-        for sample in by_metric.get(condition.metric, ()):
-            if condition.only and not _listed(sample, condition.only, by_metric):
-                continue
-            item_limit = limit
-            if condition.relative_to:
-                reference = _find(by_metric.get(condition.relative_to, ()), sample, item_labels)
-                if reference is None:
-                    continue
-                item_limit = limit * reference.value
-            measured = _measure(condition.measure, sample.value, now)
-            judged = True
-            items.append((
-                not _PASSES[condition.passes_when](measured, item_limit),
-                FailingItem(check.name, condition.name,
-                            {k: sample.labels[k] for k in item_labels if k in sample.labels},
-                            measured, item_limit,
-                            sample.value if condition.measure == "age" else None),
-            ))
+        items = _judged(check, condition, by_metric, thresholds, now, silent_after_seconds)
+        judged = judged or bool(items)
         if condition.every_item:
             # One failure of the ward, at the best item's value, when no item passes.
             if items and all(fails for fails, _ in items):
@@ -805,6 +841,37 @@ def _evaluate(
         # Measured against a declaration the inventory lacks (a link's contract).
         return CheckOutcome(check.name, None, state="not_configured")
     return CheckOutcome(check.name, None, state="no_data")
+
+
+def _judged(
+    check: Check, condition: Condition, by_metric: Mapping[str, list[_Series]],
+    thresholds: Thresholds, now: float, silent_after_seconds: float,
+) -> list[tuple[bool, FailingItem]]:
+    """Every item ``condition`` judges, each with whether it fails, its value and limit."""
+    if condition.scale == REPORT_INTERVAL:
+        limit = silent_after_seconds
+    else:
+        limit = limit_value(condition, thresholds)
+    item_labels = check.item_labels + condition.extra_labels
+    items: list[tuple[bool, FailingItem]] = []
+    for sample in by_metric.get(condition.metric, ()):
+        if condition.only and not _listed(sample, condition.only, by_metric):
+            continue
+        item_limit = limit
+        if condition.relative_to:
+            reference = _find(by_metric.get(condition.relative_to, ()), sample, item_labels)
+            if reference is None:
+                continue
+            item_limit = limit * reference.value
+        measured = _measure(condition.measure, sample.value, now)
+        items.append((
+            not _PASSES[condition.passes_when](measured, item_limit),
+            FailingItem(check.name, condition.name,
+                        {k: sample.labels[k] for k in item_labels if k in sample.labels},
+                        measured, item_limit,
+                        sample.value if condition.measure == "age" else None),
+        ))
+    return items
 
 
 def _measure(measure: Measure, value: float, now: float) -> float:

@@ -113,7 +113,8 @@ class UpsStatus(Strict):
     # The last battery self-test's result, in the MIB's words (passed, failed, ...).
     self_test: str | None = None
     # The MIB the reading came from (snmp_profiles.UPS_MIBS).
-    mib: Literal["ups-mib", "apc-powernet", "eaton-xups", "mge", "cyberpower", "delta"]
+    mib: Literal["ups-mib", "apc-powernet", "eaton-xups", "mge", "cyberpower", "delta", "xppc",
+                 "eppc"]
 
 
 class PrinterSupply(Strict):
@@ -324,12 +325,12 @@ def cpu_ratio(columns: Mapping[str, Mapping[str, Value]]) -> float | None:
 
 
 def _first_row_reading(columns: Mapping[str, Mapping[str, Value]], oid: str,
-                       problems: list[str], high: int) -> int | None:
+                       problems: list[str], high: int, low: int = 0) -> int | None:
     column = columns.get(oid, {})
     if not column:
         return None
     index = min(column, key=_index_key)
-    return reading(column[index], f"{oid}.{index}", problems, high)
+    return reading(column[index], f"{oid}.{index}", problems, high, low)
 
 
 def _ups_value(value: P.UpsValue | None, scalars: Mapping[str, Value],
@@ -338,8 +339,33 @@ def _ups_value(value: P.UpsValue | None, scalars: Mapping[str, Value],
     if value is None:
         return None
     if value.column:
-        return _first_row_reading(columns, value.oid, problems, value.high)
-    return reading(scalars.get(value.oid), value.oid, problems, value.high)
+        return _first_row_reading(columns, value.oid, problems, value.high, value.low)
+    return reading(scalars.get(value.oid), value.oid, problems, value.high, value.low)
+
+
+def _held(value: P.UpsValue, scalars: Mapping[str, Value],
+          columns: Mapping[str, Mapping[str, Value]]) -> bool:
+    return bool(columns.get(value.oid)) if value.column else value.oid in scalars
+
+
+def _ups_quantity(value: P.UpsValue | None, scalars: Mapping[str, Value],
+                  columns: Mapping[str, Mapping[str, Value]], problems: list[str]
+                  ) -> float | None:
+    """The first object of ``value``'s chain that the device holds, in the result's unit.
+
+    A fallback stands in only for an object the device does not have, never for one it
+    holds with a broken value (that is a failed reading, said in ``problems``)."""
+    for candidate in value.chain() if value is not None else ():
+        if not _held(candidate, scalars, columns):
+            continue
+        raw = _ups_value(candidate, scalars, columns, problems)
+        if raw is None:
+            return None
+        # Divide by 10 or 100 rather than multiply by 0.1 or 0.01, so that 1195 tenths
+        # of a volt are 119.5 V and not 119.50000000000001.
+        return (raw * candidate.scale if candidate.scale >= 1
+                else raw / round(1 / candidate.scale))
+    return None
 
 
 def parse_ups_mib(
@@ -350,19 +376,13 @@ def parse_ups_mib(
     def read(value: P.UpsValue | None) -> int | None:
         return _ups_value(value, scalars, columns, problems)
 
-    source, charge, runtime = (
-        read(mib.output_source), read(mib.charge_percent), read(mib.runtime_seconds))
-    battery = read(mib.battery_status)
+    def quantity(value: P.UpsValue | None) -> float | None:
+        return _ups_quantity(value, scalars, columns, problems)
+
+    source, battery = read(mib.output_source), read(mib.battery_status)
+    charge, runtime = quantity(mib.charge_percent), quantity(mib.runtime_seconds)
     if all(v is None for v in (source, charge, runtime, battery)):
         return None
-
-    def scaled(raw: int | None, value: P.UpsValue | None) -> float | None:
-        if raw is None or value is None:
-            return None
-        # Divide by 10 or 100 rather than multiply by 0.1 or 0.01, so that 1195 tenths
-        # of a volt are 119.5 V and not 119.50000000000001.
-        return raw * value.scale if value.scale >= 1 else raw / round(1 / value.scale)
-
     test = read(mib.self_test)
     return UpsStatus(
         mib=mib.name,  # type: ignore[arg-type]
@@ -372,9 +392,9 @@ def parse_ups_mib(
         battery_status=None if battery is None
         else mib.battery_statuses.get(battery, f"status_{battery}"),
         battery_charge_ratio=None if charge is None else _ratio(charge, 100.0),
-        runtime_seconds=scaled(runtime, mib.runtime_seconds),
-        input_voltage=scaled(read(mib.input_voltage), mib.input_voltage),
-        output_voltage=scaled(read(mib.output_voltage), mib.output_voltage),
+        runtime_seconds=runtime,
+        input_voltage=quantity(mib.input_voltage),
+        output_voltage=quantity(mib.output_voltage),
         self_test=None if test is None else mib.self_tests.get(test, f"status_{test}"),
     )
 

@@ -123,12 +123,20 @@ HR_PRINTER_TABLE = "1.3.6.1.2.1.25.3.5"
 @dataclass(frozen=True)
 class UpsValue:
     """A scalar OID, or (``column``) the first row of a column: line 1 of a multi-phase
-    UPS stands for them all. ``high`` is the largest value the MIB's type allows."""
+    UPS stands for them all. ``high`` is the largest value the MIB's type allows.
+    ``fallback`` is read when the device does not hold ``oid`` at all (APC cards that
+    have only the whole-number objects, or only the high-precision ones)."""
 
     oid: str
     scale: float = 1.0
     column: bool = False
     high: int = 2**31 - 1
+    low: int = 0
+    fallback: UpsValue | None = None
+
+    def chain(self) -> tuple[UpsValue, ...]:
+        """This value and its fallbacks, in the order they are tried."""
+        return (self, *(self.fallback.chain() if self.fallback else ()))
 
 
 @dataclass(frozen=True)
@@ -150,10 +158,11 @@ class UpsMib:
     self_tests: dict[int, str] = field(default_factory=dict)
 
     def values(self) -> tuple[UpsValue, ...]:
-        return tuple(v for v in (
+        """Every object to fetch, fallbacks included."""
+        return tuple(chained for v in (
             self.output_source, self.battery_status, self.charge_percent,
             self.runtime_seconds, self.input_voltage, self.output_voltage, self.self_test,
-        ) if v is not None)
+        ) if v is not None for chained in v.chain())
 
 
 MAX_UNSIGNED32 = 2**32 - 1
@@ -179,7 +188,9 @@ RFC1628 = UpsMib(
     on_battery=frozenset({UPS_OUTPUT_SOURCE_BATTERY}),
     battery_status=UpsValue(UPS_BATTERY_STATUS), battery_statuses=UPS_BATTERY_STATUSES,
     charge_percent=UpsValue(UPS_ESTIMATED_CHARGE_REMAINING),
-    runtime_seconds=UpsValue(UPS_ESTIMATED_MINUTES_REMAINING, scale=60.0),  # minutes
+    # Minutes, a PositiveInteger (1..): the 0 that cards send when they cannot estimate
+    # (a lightly loaded Phoenixtec or EAST UPS on mains) is no runtime, not an empty battery.
+    runtime_seconds=UpsValue(UPS_ESTIMATED_MINUTES_REMAINING, scale=60.0, low=1),
     input_voltage=UpsValue(UPS_INPUT_VOLTAGE, column=True),
     output_voltage=UpsValue(UPS_OUTPUT_VOLTAGE, column=True),
     self_test=UpsValue(UPS_TEST_RESULTS_SUMMARY),
@@ -195,6 +206,12 @@ APC_ADV_BATTERY_RUNTIME_REMAINING = "1.3.6.1.4.1.318.1.1.1.2.2.3.0"  # TimeTicks
 APC_ADV_INPUT_LINE_VOLTAGE = "1.3.6.1.4.1.318.1.1.1.3.2.1.0"  # VAC
 APC_BASIC_OUTPUT_STATUS = "1.3.6.1.4.1.318.1.1.1.4.1.1.0"
 APC_ADV_OUTPUT_VOLTAGE = "1.3.6.1.4.1.318.1.1.1.4.2.1.0"  # VAC
+# The upsHighPrec* objects (PowerNet-MIB, Gauge32): "tenths of percent" of full capacity
+# and "tenths of VAC". A Smart-UPS RT on an AP9619 card holds only these, not the
+# whole-number upsAdv* objects above.
+APC_HIGH_PREC_BATTERY_CAPACITY = "1.3.6.1.4.1.318.1.1.1.2.3.1.0"
+APC_HIGH_PREC_INPUT_LINE_VOLTAGE = "1.3.6.1.4.1.318.1.1.1.3.3.1.0"
+APC_HIGH_PREC_OUTPUT_VOLTAGE = "1.3.6.1.4.1.318.1.1.1.4.3.1.0"
 # upsBasicOutputStatus, named like UPS-MIB's upsOutputSource where they mean the same
 APC_OUTPUT_STATUSES = {
     1: "unknown", 2: "normal", 3: "battery", 4: "booster", 5: "timed_sleeping",
@@ -208,11 +225,18 @@ APC = UpsMib(
     on_battery=frozenset({APC_OUTPUT_ON_BATTERY}),
     battery_status=UpsValue(APC_BASIC_BATTERY_STATUS),
     battery_statuses={1: "unknown", 2: "normal", 3: "low", 4: "fault"},
-    charge_percent=UpsValue(APC_ADV_BATTERY_CAPACITY, high=MAX_UNSIGNED32),  # Gauge32
+    # The high-precision objects where the card has them, else the whole-number ones.
+    charge_percent=UpsValue(
+        APC_HIGH_PREC_BATTERY_CAPACITY, scale=0.1, high=MAX_UNSIGNED32,
+        fallback=UpsValue(APC_ADV_BATTERY_CAPACITY, high=MAX_UNSIGNED32)),  # Gauge32
     runtime_seconds=UpsValue(APC_ADV_BATTERY_RUNTIME_REMAINING, scale=0.01,
                              high=MAX_UNSIGNED32),  # TimeTicks
-    input_voltage=UpsValue(APC_ADV_INPUT_LINE_VOLTAGE, high=MAX_UNSIGNED32),
-    output_voltage=UpsValue(APC_ADV_OUTPUT_VOLTAGE, high=MAX_UNSIGNED32),
+    input_voltage=UpsValue(
+        APC_HIGH_PREC_INPUT_LINE_VOLTAGE, scale=0.1, high=MAX_UNSIGNED32,
+        fallback=UpsValue(APC_ADV_INPUT_LINE_VOLTAGE, high=MAX_UNSIGNED32)),
+    output_voltage=UpsValue(
+        APC_HIGH_PREC_OUTPUT_VOLTAGE, scale=0.1, high=MAX_UNSIGNED32,
+        fallback=UpsValue(APC_ADV_OUTPUT_VOLTAGE, high=MAX_UNSIGNED32)),
     # upsAdvTestDiagnosticsResults
     self_test=UpsValue("1.3.6.1.4.1.318.1.1.1.7.2.3.0"),
     self_tests={1: "passed", 2: "failed", 3: "invalid_test", 4: "in_progress"},
@@ -304,11 +328,56 @@ DELTA = UpsMib(
                 5: "in_progress"},
 )
 
+# Megatec/Phoenixtec XPPC-MIB (enterprise 935, NetAgent II cards): the card in many
+# inexpensive on-line UPSes sold in Asia. Units as NUT's xppc-mib.c reads them: volts in
+# tenths; the MIB text gives none. upsSmartBatteryRunTimeRemaining is in seconds
+# (check_ups_health divides it by 60 for minutes; NUT does not read it).
+XPPC_OUTPUT_STATUS = "1.3.6.1.4.1.935.1.1.1.4.1.1.0"
+XPPC = UpsMib(
+    name="xppc", subtree="1.3.6.1.4.1.935.1.1.1",
+    output_source=UpsValue(XPPC_OUTPUT_STATUS),  # upsBaseOutputStatus
+    output_sources={1: "unknown", 2: "normal", 3: "battery", 4: "booster", 5: "sleeping",
+                    6: "bypass", 7: "rebooting", 8: "standby", 9: "reducer"},
+    on_battery=frozenset({3}),
+    battery_status=UpsValue("1.3.6.1.4.1.935.1.1.1.2.1.1.0"),  # upsBaseBatteryStatus
+    battery_statuses={1: "unknown", 2: "normal", 3: "low"},
+    charge_percent=UpsValue("1.3.6.1.4.1.935.1.1.1.2.2.1.0"),  # upsSmartBatteryCapacity
+    runtime_seconds=UpsValue("1.3.6.1.4.1.935.1.1.1.2.2.4.0"),
+    # upsSmartInputLineVoltage / upsSmartOutputVoltage
+    input_voltage=UpsValue("1.3.6.1.4.1.935.1.1.1.3.2.1.0", scale=0.1),
+    output_voltage=UpsValue("1.3.6.1.4.1.935.1.1.1.4.2.1.0", scale=0.1),
+)
+
+# EPPC-MIB (enterprise 935.10: the newer "Network Management Card for UPS" of PowerWalker,
+# Voltronic and their rebrands). Charge in percent and runtime in minutes, as the objects'
+# names say; the input and output tables (one row per phase) give no unit, and LibreNMS
+# divides them by 10 (tenths of a volt, as the recorded 2382 for a 238 V line shows).
+EPPC_SYSTEM_STATUS = "1.3.6.1.4.1.935.10.1.1.2.1.0"
+EPPC = UpsMib(
+    name="eppc", subtree="1.3.6.1.4.1.935.10.1.1",
+    output_source=UpsValue(EPPC_SYSTEM_STATUS),  # upsESystemStatus
+    output_sources={1: "power_on", 2: "standby", 3: "bypass", 4: "normal", 5: "battery",
+                    6: "battery_test", 7: "fault", 8: "converter", 9: "eco", 10: "shutdown",
+                    11: "booster", 12: "reducer", 13: "other"},
+    # battery-test(6) runs from the battery with the mains still there (LibreNMS: not
+    # on battery either).
+    on_battery=frozenset({5}),
+    battery_status=UpsValue("1.3.6.1.4.1.935.10.1.1.3.1.0"),  # upsEBatteryStatus
+    battery_statuses={1: "unknown", 2: "normal", 3: "low", 4: "depleted", 5: "discharging",
+                      6: "failure"},
+    # upsEBatteryEstimatedChargeRemaining, upsEBatteryEstimatedMinutesRemaining
+    charge_percent=UpsValue("1.3.6.1.4.1.935.10.1.1.3.4.0"),
+    runtime_seconds=UpsValue("1.3.6.1.4.1.935.10.1.1.3.3.0", scale=60.0),
+    # upsESystemInputVoltage / upsESystemOutputVoltage
+    input_voltage=UpsValue("1.3.6.1.4.1.935.10.1.1.2.16.1.3", scale=0.1, column=True),
+    output_voltage=UpsValue("1.3.6.1.4.1.935.10.1.1.2.18.1.3", scale=0.1, column=True),
+)
+
 # Read in this order; the first MIB whose output source (or, without one, charge) the
 # device answers is the reading. RFC 1628 first: Riello NetMan, ABB, Huawei and most
 # other cards speak it and nothing else, and vendor cards that speak both keep the
 # standard one accurate. A MIB with only some values answered is still read.
-UPS_MIBS = (RFC1628, APC, XUPS, MGE, CPS, DELTA)
+UPS_MIBS = (RFC1628, APC, XUPS, MGE, CPS, DELTA, XPPC, EPPC)
 UPS_SCALARS = tuple(v.oid for mib in UPS_MIBS for v in mib.values() if not v.column)
 UPS_COLUMNS = tuple(v.oid for mib in UPS_MIBS for v in mib.values() if v.column)
 
@@ -379,9 +448,11 @@ def choose_profile(
     """The profile for a device, from its sysObjectID and which subtrees answered.
 
     Power and printing MIBs are decisive; then an operating system's own agent (whose
-    host-resources printer table lists print queues, not a printer); then
-    a device that forwards IP is a router and one that bridges is a switch; a device
-    with storage tables is a host; anything else is read as a switch (interfaces).
+    host-resources printer table lists print queues, not a printer); then a device that
+    bridges is a switch, even if it also forwards IP (layer-3 switches such as a Huawei
+    S5720, and layer-2 ones such as a D-Link DES-3200 that say they forward anyway), and
+    one that only forwards is a router; a device with storage tables is a host; anything
+    else is read as a switch (interfaces).
     """
     if any(subtree in present for subtree in UPS_SUBTREES):
         return "ups"
@@ -392,10 +463,10 @@ def choose_profile(
     # After the operating systems: a Linux print server lists its queues here too.
     if HR_PRINTER_TABLE in present:
         return "printer"
-    if ip_forwarding == 1:
-        return "router"
     if DOT1D_BASE in present:
         return "switch"
+    if ip_forwarding == 1:
+        return "router"
     if HR_STORAGE_TABLE in present:
         return "host"
     return "switch"

@@ -158,9 +158,9 @@ def test_an_override_changes_the_verdict_and_the_limit_series_but_not_the_rule(t
                                    "severity": "warning", "check": "latency",
                                    "condition": "rtt_avg"},
                     "exp_annotations": {
-                        "summary": "P: độ trễ trung bình đến t là 70ms, vượt ngưỡng 50ms",
+                        "summary": "P: độ trễ trung bình đến t là 70 ms, vượt ngưỡng 50 ms",
                         "description": "Ward P (25747, C): average round-trip time to t is "
-                                       "70ms, above the limit of 50ms. "
+                                       "70 ms, above the limit of 50 ms. "
                                        + CHECKS_BY_NAME["latency"].hint_en,
                         "runbook_url": DEFAULT_RUNBOOK_BASE_URL + "/WardHighLatency.md",
                         "ward_url": "https://sansang.hcmc.invalid/ward/25747",

@@ -107,23 +107,25 @@ def test_a_ward_that_never_reported_is_not_installed_and_shows_no_pass() -> None
 
 
 def test_a_silence_is_counted_when_shown_not_when_judged() -> None:
-    state = FleetState(INVENTORY, report_interval_seconds=60.0)
-    measured = time.time() - 400
+    # Silent for just under a minute: a second later the words say one minute.
+    state = FleetState(INVENTORY, report_interval_seconds=15.0)
+    measured = time.time() - 59.3
     state.apply(WARD, "icmp", "core", measured, icmp())
     state.refresh()
     first = ward_summary(state, WARD, "en")
     time.sleep(1.1)
     second = ward_summary(state, WARD, "en")
-    assert second["silent_for_seconds"] > first["silent_for_seconds"] >= 400
-    assert first["failing"][0]["problems"] != second["failing"][0]["problems"]
+    assert second["silent_for_seconds"] > first["silent_for_seconds"] >= 59
+    assert "59 seconds" in first["failing"][0]["problems"][0]
+    assert "1 minute;" in second["failing"][0]["problems"][0]
 
 
 def test_an_age_in_words_is_counted_up_to_when_it_is_shown() -> None:
     outcome = evaluate(timed_latency(600))["agent"]
     (item,) = outcome.failing
     assert item.counted_from == NOW - 600
-    assert "10m" in item.describe("en")  # as judged
-    assert "20m" in item.describe("en", now=NOW + 600)  # as shown ten minutes later
+    assert "10 minutes" in item.describe("en")  # as judged
+    assert "20 minutes" in item.describe("en", now=NOW + 600)  # as shown ten minutes later
     no_age = evaluate(timed_latency(60))["latency"]
     assert no_age.state == "pass"
 

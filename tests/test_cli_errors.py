@@ -234,6 +234,35 @@ def test_run_with_a_spool_it_cannot_open_names_it(
                                 "cannot open: unable to open database file")
 
 
+def test_check_stopped_with_ctrl_c_is_one_line_in_vietnamese(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ward_agent.check
+
+    def interrupted(*args: object, **kwargs: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ward_agent.check, "check", interrupted)
+    assert agent.main(["check", "--config", str(agent_config(tmp_path))]) == 130
+    assert one_line(capsys) == "đã dừng kiểm tra (Ctrl-C); chưa có kết luận"
+
+
+def test_check_push_with_the_collector_down_keeps_the_reports_and_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "token").write_text("t\n")
+    port = closed_port()
+    path = tmp_path / "agent.yaml"
+    path.write_text(f'ward: "26968"\ncollector_url: http://127.0.0.1:{port}\ntoken_file: token\n'
+                    "icmp: {targets: [127.0.0.1], count: 2, packet_interval_seconds: 0}\n",
+                    encoding="utf-8")
+    assert agent.main(["check", "--push", "--config", str(path)]) == 1
+    last = capsys.readouterr().out.rstrip("\n").splitlines()[-1]
+    assert last.startswith(f"không kết nối được collector: Cannot connect to host "
+                           f"127.0.0.1:{port}")
+    assert last.endswith("; đã giữ 1 báo cáo trong hàng đợi của agent (spool) để gửi sau")
+
+
 # --- collector serve ---
 
 def serve(tmp_path: Path, *args: str) -> list[str]:

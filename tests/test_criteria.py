@@ -277,12 +277,13 @@ def test_a_nan_sample_counts_as_not_measured():
 
 def test_failing_items_read_like_the_alerts():
     latency = FailingItem("latency", "rtt_avg", {"target": "10.77.0.1"}, 0.11, 0.1)
-    assert latency.describe("vi") == "độ trễ trung bình đến 10.77.0.1 là 110ms, vượt ngưỡng 100ms"
+    assert latency.describe("vi") == (
+        "độ trễ trung bình đến 10.77.0.1 là 110 ms, vượt ngưỡng 100 ms")
     assert latency.describe("en") == (
-        "average round-trip time to 10.77.0.1 is 110ms, above the limit of 100ms")
+        "average round-trip time to 10.77.0.1 is 110 ms, above the limit of 100 ms")
     download = FailingItem("bandwidth", "download", {"link": "main"}, 5.25e6, 10e6)
     assert download.describe("en") == (
-        "download on link main is 42Mbit/s; it needs at least 80Mbit/s")
+        "download on link main is 42 Mbit/s; it needs at least 80 Mbit/s")
     missing = FailingItem("platforms", "not_measured", {"platform": "procedures"}, None, None)
     assert missing.describe("vi") == "chưa có kết quả đo hệ thống procedures"
 
@@ -433,8 +434,8 @@ def test_a_value_that_is_not_finite_prints_without_an_error(value):
 
 
 @pytest.mark.parametrize(("value", "unit", "text"), [
-    (0.02, "seconds", "20ms"), (240, "duration", "4m 0s"), (0.5, "ratio", "50%"),
-    (12.5e6, "bits_per_second", "100Mbit/s"), (1, "state", "1"),
+    (0.02, "seconds", "20 ms"), (240, "duration", "4 minutes"), (0.5, "ratio", "50%"),
+    (12.5e6, "bits_per_second", "100 Mbit/s"), (1, "state", "1"),
 ])
 def test_each_unit_prints_in_its_own_way(value, unit, text):
     assert format_value(value, unit) == text

@@ -45,6 +45,7 @@ from tests.lab.servers import (
     ROOT,
     free_port,
     http_get,
+    http_post_json,
     loop_in_thread,
     run_in,
     running_alertmanager,
@@ -360,3 +361,22 @@ def test_each_scenario_reaches_the_noc_and_its_team_only_in_time(tmp_path: Path)
             _, body = http_get(collector.url + "/api/v1/wards")
             assert next(w for w in json.loads(body)["wards"] if w["code"] == acked)["case"] \
                 is None
+
+            # 5. A silence made in Alertmanager's own UI (its API, as the UI does) for a
+            # failing ward shows on the dispatch page, with its author.
+            other = next(code for code, name in scenarios.items() if name == "platform_down")
+            status, _ = http_post_json(alertmanager.url + "/api/v2/silences", {
+                "matchers": [{"name": "ward", "value": other, "isRegex": False,
+                              "isEqual": True}],
+                "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600)),
+                "createdBy": "noc-binh", "comment": "bảo trì hệ thống"})
+            assert status == 200
+
+            def shown_on_dispatch_page() -> bool:
+                page = http_get(collector.url + "/dispatch")[1].decode()
+                row = re.search(rf'id="case-{other}".*?</tr>', page, re.S)
+                return bool(row) and "Alertmanager: đã tắt thông báo (bởi noc-binh" in row[0]
+
+            wait_until(shown_on_dispatch_page, 30, interval=1,
+                       what="Alertmanager's own silence on the dispatch page")

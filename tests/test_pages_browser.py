@@ -30,7 +30,6 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
-from playwright.sync_api import Error as PlaywrightError
 
 from collector.i18n import MESSAGES, Language
 from collector.security import hash_password
@@ -478,17 +477,43 @@ def noc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
 NOC_ONLY = ["/", "/dispatch", "/dispatch.csv", "/api/v1/wards", "/metrics"]
 
 
+@contextlib.contextmanager
+def logged_in_context(browser: Browser, noc: Collector) -> Iterator[BrowserContext]:
+    """A browser whose NOC session came from the login page's form."""
+    with new_context(browser) as context:
+        answer = context.request.post(noc.url + "/login", form={
+            "user": NOC_USER, "password": NOC_PASSWORD, "next": "/"}, max_redirects=0)
+        assert answer.status == 303, answer.text()
+        yield context
+
+
 def test_board_and_dispatch_list_require_the_noc_login(browser: Browser, noc: Collector) -> None:
     with new_context(browser) as anonymous:
         for path in NOC_ONLY:
             assert anonymous.request.get(noc.url + path).status == 401, path
-        with pytest.raises(PlaywrightError, match="ERR_INVALID_AUTH_CREDENTIALS"):
-            anonymous.new_page().goto(noc.url + "/")  # the browser is asked to log in
+        # A person gets the login page in Vietnamese, not the browser's Basic-auth dialog.
+        tab = Tab(anonymous.new_page(), "desktop").watch()
+        tab.open(noc.url + "/dispatch")
+        assert "/login" in tab.page.url
+        assert tab.page.locator("h1").inner_text() == MESSAGES["login.title"][0]
+        tab.screenshot("login-vi")
+        tab.page.locator("#login-user").fill(NOC_USER)
+        tab.page.locator("#login-password").fill("wrong")
+        with tab.page.expect_navigation():
+            tab.page.locator("#login-submit").click()
+        assert tab.page.locator("#login-problem").inner_text() == MESSAGES[
+            "login.error.wrong"][0]
+        tab.page.locator("#login-password").fill(NOC_PASSWORD)
+        with tab.page.expect_navigation():
+            tab.page.locator("#login-submit").click()
+        assert tab.page.url.startswith(noc.url + "/dispatch")
+        assert tab.page.locator(f"#dispatch tr[data-code='{TAN_SON_NHAT}']").count() == 1
+        # The failed attempt's 401 is the only console error the login should cause.
+        assert all("401" in e for e in tab.errors), tab.errors
     with new_context(browser, http_credentials={"username": NOC_USER,
                                                 "password": "wrong"}) as wrong:
         assert wrong.request.get(noc.url + "/").status == 401
-    with new_context(browser, http_credentials={"username": NOC_USER,
-                                                "password": NOC_PASSWORD}) as logged_in:
+    with logged_in_context(browser, noc) as logged_in:
         tab = Tab(logged_in.new_page(), "desktop").watch()
         tab.open(noc.url + "/")
         assert tab.page.locator(".tile").count() == 168
@@ -500,8 +525,7 @@ def test_board_and_dispatch_list_require_the_noc_login(browser: Browser, noc: Co
 
 def test_a_ward_link_opens_that_ward_page_and_nothing_else(
         browser: Browser, noc: Collector) -> None:
-    with new_context(browser, http_credentials={"username": NOC_USER,
-                                                "password": NOC_PASSWORD}) as logged_in:
+    with logged_in_context(browser, noc) as logged_in:
         page = logged_in.new_page()
         assert (response := page.goto(f"{noc.url}/ward/{TAN_SON_NHAT}")) and response.ok
         share_url = page.locator("#share-url").input_value()

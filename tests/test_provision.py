@@ -155,3 +155,20 @@ def test_token_issue_needs_replace_for_a_ward_that_has_one(
     assert one_line_refusal(capsys, [*argv, "--replace", "--out",
                                      str(tmp_path / "no" / "token")]).startswith(
         f"token issue: --out: the folder {tmp_path / 'no'} does not exist")
+
+
+def test_provision_writes_the_readiness_section_the_check_judges_by(tmp_path: Path) -> None:
+    from collector.provision import readiness_section
+    from inventory import load_inventory
+    from ward_agent.config import ReadinessProfile
+
+    inventory = load_inventory(DEFAULT_INVENTORY)
+    assert collector_main(provision_cli(tmp_path)) == 0
+    config = load_agent_config(tmp_path / "ward" / "agent.yaml")
+    ward = inventory.wards["26968"]
+    assert config.readiness.name == ward.name
+    assert config.readiness.thresholds == inventory.thresholds_for("26968")
+    assert config.readiness.links == ward.links
+    assert config.readiness.devices == ward.devices
+    assert config.readiness == ReadinessProfile.model_validate(
+        readiness_section(inventory, "26968"))

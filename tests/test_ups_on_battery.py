@@ -22,28 +22,39 @@ from inventory.load import DEFAULT_INVENTORY, load_inventory
 from probes import snmp
 from probes import snmp_profiles as P
 from probes.snmp import SnmpResult
-from tests.lab.fixtures_snmp import CORPUS_DIR, SNMPREC_DIR
+from tests.lab.fixtures_snmp import CORPUS_DIR, SNMPSIM_CORPUS_DIR
 from tests.lab.require import require_binary
 from tests.test_snmp_probe import RecordedAgent, load_snmprec
 
 RULES = Path(__file__).resolve().parent.parent / "alerts" / "rules" / "sansang-alerts.yml"
 WARD = "25747"
 
-# recording, its MIB, the output-source OID and the value that means "on battery".
-# APC has no real recording in the corpus: the lab's own stands in for it.
+# recording, its MIB, the output-source OID and the value that means "on battery": every
+# UPS MIB the probe reads, each in a real recording that holds its state. DeltaUPS-MIB is
+# missing: the one Delta card recorded (deltaups) keeps its state in UPS-MIB only.
 ON_BATTERY = {
     "ups-mib": (CORPUS_DIR / "abbups_abbups.snmprec", P.UPS_OUTPUT_SOURCE, 5),
     "ups-mib (Delta card)": (CORPUS_DIR / "deltaups.snmprec", P.UPS_OUTPUT_SOURCE, 5),
+    "ups-mib (Riello NetMan)": (CORPUS_DIR / "riello.snmprec", P.UPS_OUTPUT_SOURCE, 5),
     "eaton-xups": (CORPUS_DIR / "eatonups.snmprec", P.XUPS_OUTPUT_SOURCE, 5),
+    "eaton-xups (Eaton 9PX)": (
+        SNMPSIM_CORPUS_DIR / "eaton-9PX-partial-walk.snmprec", P.XUPS_OUTPUT_SOURCE, 5),
     "mge": (CORPUS_DIR / "eaton-mgeups.snmprec", P.MGE_OUTPUT_ON_BATTERY, 1),
     "cyberpower": (CORPUS_DIR / "cyberpower.snmprec", P.CPS_OUTPUT_STATUS, 3),
-    "apc-powernet": (SNMPREC_DIR / "ups-apc.snmprec", P.APC_BASIC_OUTPUT_STATUS, 3),
+    "apc-powernet": (CORPUS_DIR / "apc_surt3000xl.snmprec", P.APC_BASIC_OUTPUT_STATUS, 3),
+    "xppc": (CORPUS_DIR / "netagent2.snmprec", P.XPPC_OUTPUT_STATUS, 3),
+    "eppc": (CORPUS_DIR / "powerwalker.snmprec", P.EPPC_SYSTEM_STATUS, 5),
 }
+
+
+def test_every_ups_mib_the_probe_reads_but_delta_has_an_on_battery_case() -> None:
+    names = {key.split(" ")[0] for key in ON_BATTERY}
+    assert names == {mib.name for mib in P.UPS_MIBS} - {"delta"}
 
 
 def on_battery_reading(recording: Path, oid: str, value: int) -> SnmpResult:
     records = load_snmprec(recording)
-    # The XUPS recording has no output source at all: the edit adds the line.
+    # The XUPS and XPPC recordings have no output source at all: the edit adds the line.
     records[oid] = value
     collected = asyncio.run(snmp.collect(RecordedAgent(records), "ups", snmp.Collected()))
     return SnmpResult(up=True, target="ups1", version="2c", **collected.fields())
@@ -107,7 +118,7 @@ def test_the_ward_page_says_how_many_minutes_the_battery_has_left(mib: str) -> N
     runtime = result.ups.runtime_seconds if result.ups else None
     texts = {language: problem_text(on_battery, ups_runtimes(samples), language)
              for language in ("vi", "en")}
-    if runtime is None:  # the recording holds no runtime (the Eaton XUPS card's)
+    if runtime is None:  # the recording holds no runtime (the Eaton XUPS and NetAgent cards)
         assert texts["en"] == "UPS ups1 is running on battery (mains power lost)"
     else:
         minutes = int(runtime // 60)

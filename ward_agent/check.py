@@ -1,23 +1,37 @@
-"""The technician's one-shot readiness check: every probe of the ward once, then the checklist.
+"""The technician's one-shot readiness check: every probe of the ward once, then the
+collector's checklist for the ward.
 
-The verdict comes from the same criteria table and the same series mapping as
-the collector's, so "ready" on the laptop means "ready" on the NOC board.
-``--push`` sends the results to the collector at once (or, if it cannot be
-reached, leaves them in the agent's spool, so nothing is lost).
+It is the collector's checklist, not a second one: the criteria table judges the same
+series, taken in as ``collector.state.FleetState`` takes reports in (the newest of each
+kind and target, each with when it was measured), into the same five states; titles,
+problem texts and state words are the ward page's (``collector.i18n``,
+``collector.views``). What the collector reads from the inventory — the ward's name,
+thresholds, links' contracts, devices, time servers — the check reads from
+``readiness:`` in agent.yaml, which ``collector provision`` and the demo write from the
+inventory. ``tests/test_check_agrees.py`` holds the two together. ``--push`` sends the
+results to the collector at once (or, if it cannot be reached, leaves them in the
+agent's spool, so nothing is lost).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-import math
+import sqlite3
+import ssl
 import sys
 import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import aiohttp
 
+from collector.i18n import MESSAGES, Language, translate
+from collector.views import human_duration, problem_text, ups_runtimes
 from inventory import criteria
+from inventory.load import SHIPPED_WARDS_CSV, read_wards_csv
 from inventory.model import Ward
 from probes import PROBES, series_for
 from probes.json_reply import json_object
@@ -28,71 +42,271 @@ from ward_agent.jobs import jobs_for
 from ward_agent.runner import run_job_once
 from ward_agent.spool import Spool
 
-Language = str
+LAST_REPORT = "sansang_agent_last_report_timestamp_seconds"
+TINTS = {"pass": GREEN, "fail": RED}
+ItemKey = tuple[str, str, tuple[tuple[str, str], ...]]
+
+
+@functools.cache
+def _shipped_wards() -> dict[str, Ward]:
+    return read_wards_csv(SHIPPED_WARDS_CSV)[0]
 
 
 def ward_of(config: AgentConfig) -> Ward:
+    """The ward as the inventory describes it, from ``readiness:`` (its name, when not
+    written there, from the shipped ward list)."""
     profile = config.readiness
-    return Ward(code=config.ward, name=config.ward, kind="phường", province="-",
-                cluster="-", links=profile.links, devices=profile.devices,
-                ntp_servers=profile.ntp_servers)
+    shipped = _shipped_wards().get(config.ward)
+    return Ward(code=config.ward, name=profile.name or (shipped.name if shipped else config.ward),
+                kind=shipped.kind if shipped else "phường", province="-", cluster="-",
+                links=profile.links, devices=profile.devices, ntp_servers=profile.ntp_servers)
 
 
-async def run_all(config: AgentConfig, progress: TextIO | None) -> list[dict[str, Any]]:
+def silent_after_seconds(config: AgentConfig) -> float:
+    """How long the collector lets this agent stay silent: its report interval (the ICMP
+    rounds, as the collector's --report-interval must say) times the threshold."""
+    interval = (config.icmp.interval_seconds if config.icmp
+                else criteria.DEFAULT_REPORT_INTERVAL_SECONDS)
+    return criteria.agent_silent_after_seconds(config.readiness.thresholds, interval)
+
+
+def timed_samples(ward: Ward, reports: Iterable[Mapping[str, Any]]
+                  ) -> list[tuple[Sample, float | None]]:
+    """The series a verdict reads, each with when it was measured (None: declared, always
+    current), as the collector keeps them: the newest report of each kind and target, and
+    the agent's last report at the newest measurement."""
+    newest: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for report in reports:
+        key = (report["kind"], report["target"])
+        if key not in newest or report["measured_at"] >= newest[key]["measured_at"]:
+            newest[key] = report
+    timed: list[tuple[Sample, float | None]] = [(s, None) for s in inventory_series(ward)]
+    for (kind, target), report in newest.items():
+        result = PROBES[kind].result_type.model_validate(report["result"])
+        timed.extend((s, report["measured_at"]) for s in series_for(kind, target, result, ward)
+                     if s[0] in criteria.INPUT_METRICS)
+    if newest:
+        last = max(report["measured_at"] for report in newest.values())
+        timed.append((sample(LAST_REPORT, (), last), None))
+    return timed
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """The ward's verdict with what is shown beside it: each check's figures (passing or
+    failing) and, for each failing item, the probe's own words for what went wrong."""
+
+    ward: Ward
+    outcomes: dict[str, criteria.CheckOutcome]
+    readings: dict[str, tuple[criteria.FailingItem, ...]]
+    causes: dict[ItemKey, str]
+    runtimes: dict[str, float]
+    now: float
+    # For a check with no data: what the probes that would have measured it said.
+    unmeasured: dict[str, str]
+
+    @property
+    def ready(self) -> bool:
+        return criteria.ward_ready(self.outcomes)
+
+
+def evaluate(config: AgentConfig, reports: list[dict[str, Any]], now: float,
+             silent_after: float) -> Checklist:
+    """The checklist for ``reports`` at ``now``, judged as the collector judges the ward
+    whose agent may stay silent ``silent_after`` seconds."""
+    ward = ward_of(config)
+    timed = timed_samples(ward, reports)
+    thresholds = config.readiness.thresholds
+    outcomes = criteria.evaluate_timed(timed, thresholds, now, silent_after)
+    readings: dict[str, tuple[criteria.FailingItem, ...]] = {}
+    limits = {c.name: criteria.freshness_of(c, silent_after) for c in criteria.CHECKS}
+    for limit in set(limits.values()):
+        fresh = [s for s, at in timed if at is None or now - at <= limit]
+        judged = criteria.readings(fresh, thresholds, now, silent_after)
+        readings.update({name: judged[name] for name, own in limits.items() if own == limit})
+    causes = {item_key(item): cause for outcome in outcomes.values() for item in outcome.failing
+              if (cause := cause_of(item, reports, ward))}
+    unmeasured = {name: error for name, outcome in outcomes.items()
+                  if outcome.state == "no_data"
+                  and (error := failed_probes(criteria.CHECKS_BY_NAME[name], reports))}
+    return Checklist(ward, outcomes, readings, causes, ups_runtimes([s for s, _ in timed]),
+                     now, unmeasured)
+
+
+def item_key(item: criteria.FailingItem) -> ItemKey:
+    return item.check, item.condition, tuple(sorted(item.labels.items()))
+
+
+def cause_of(item: criteria.FailingItem, reports: Iterable[Mapping[str, Any]],
+             ward: Ward) -> str | None:
+    """What the probes behind a failing item said went wrong (a timeout, an HTTP status,
+    a TLS error), from the reports whose series carry it; None when they said nothing
+    beyond the figure itself."""
+    check = criteria.CHECKS_BY_NAME[item.check]
+    metrics = {c.metric for c in check.conditions if c.name == item.condition}
+    if check.missing is not None and check.missing.name == item.condition:
+        metrics.add(check.missing.metric)
+    errors: list[str] = []
+    for report in reports:
+        result = PROBES[report["kind"]].result_type.model_validate(report["result"])
+        series = series_for(report["kind"], report["target"], result, ward)
+        if result.error and result.error not in errors and any(
+                name in metrics and all(dict(labels).get(k) == v for k, v in item.labels.items())
+                for name, labels, _ in series):
+            errors.append(result.error)
+    return "; ".join(errors) or None
+
+
+def failed_probes(check: criteria.Check, reports: Iterable[Mapping[str, Any]]) -> str | None:
+    """What the failed probes of the kinds that measure ``check`` said, e.g. a speed test
+    the collector refused."""
+    kinds = {name for name, kind in PROBES.items()
+             if check.measured_metrics & {family.name for family in kind.families}}
+    errors = list(dict.fromkeys(report["result"]["error"] for report in reports
+                                if report["kind"] in kinds and report["result"].get("error")))
+    return "; ".join(errors) or None
+
+
+def verdict(config: AgentConfig, reports: list[dict[str, Any]],
+            now: float) -> dict[str, criteria.CheckOutcome]:
+    """Every check's outcome for ``reports`` just made (see ``evaluate``)."""
+    return evaluate(config, reports, now, silent_after_seconds(config)).outcomes
+
+
+# --- in words
+
+
+def _items_text(items: Iterable[criteria.FailingItem], check: criteria.Check,
+                language: Language, passed: bool) -> str:
+    """Each item's figures beside their limits, e.g. ``main: tải xuống 42Mbit/s ≥ 40Mbit/s,
+    tải lên ...``; a figure is named where its item has several. An item judged yes or no
+    (a device answers) shows by its name on a passing line, and not at all on a failing
+    one, whose problems name it."""
+    grouped: dict[str, list[tuple[str, str]]] = {}
+    for item in items:
+        name = " ".join(item.labels[k] for k in check.item_labels if k in item.labels)
+        figures = grouped.setdefault(name, [])
+        reading = item.reading(language)
+        if reading:
+            figures.append((item.condition, reading))
+    parts = []
+    for name, figures in grouped.items():
+        texts = [reading if len(figures) == 1 else _named(check.name, condition, reading,
+                                                          language)
+                 for condition, reading in figures]
+        if texts:
+            parts.append(f"{name}: {', '.join(texts)}" if name else ", ".join(texts))
+        elif passed:
+            parts.append(name)
+    return "; ".join(part for part in parts if part)
+
+
+def _named(check: str, condition: str, reading: str, language: Language) -> str:
+    key = f"agent_check.figure.{check}.{condition}"
+    return f"{translate(key, language)} {reading}" if key in MESSAGES else reading
+
+
+@dataclass(frozen=True)
+class Line:
+    """One check as the technician reads it: state word, title, figures, and below it the
+    problems (each with its cause) or the note that says why there is no verdict."""
+
+    check: str
+    state: criteria.State
+    mark: str
+    title: str
+    figures: str
+    details: tuple[str, ...]
+
+
+def checklist_lines(checklist: Checklist, language: Language) -> list[Line]:
+    lines = []
+    for check in criteria.CHECKS:
+        outcome = checklist.outcomes[check.name]
+        details: list[str] = []
+        if outcome.state == "fail":
+            for item in outcome.failing:
+                text = problem_text(item, checklist.runtimes, language, checklist.now)
+                cause = checklist.causes.get(item_key(item))
+                if cause is None and item.value is None:
+                    cause = translate("agent_check.not_probed", language)
+                details.append(f"{text} ({translate('agent_check.cause', language, cause=cause)})"
+                               if cause else text)
+        elif outcome.state == "stale" and outcome.newest_at is not None:
+            details.append(translate("agent_check.stale", language,
+                                     d=human_duration(checklist.now - outcome.newest_at,
+                                                      language)))
+        elif outcome.state == "not_configured":
+            key = f"agent_check.unconfigured.{check.name}"
+            details.append(translate(key if key in MESSAGES
+                                     else "agent_check.unconfigured.other", language))
+        elif outcome.state == "no_data" and (failed := checklist.unmeasured.get(check.name)):
+            details.append(translate("agent_check.no_data_cause", language, cause=failed))
+        lines.append(Line(
+            check=check.name, state=outcome.state,
+            mark=translate(f"state.{outcome.state}", language).upper(),
+            title=translate(f"check.{check.name}", language),
+            figures=_items_text(checklist.readings.get(check.name, ()), check, language,
+                                passed=outcome.state == "pass"),
+            details=tuple(details),
+        ))
+    return lines
+
+
+def verdict_line(checklist: Checklist, language: Language) -> str:
+    """``Phường Tân Sơn Nhất (26968): SẴN SÀNG``, and how many checks fail when some do."""
+    ward = checklist.ward
+    words = translate("board.ready" if checklist.ready else "board.not_ready", language)
+    text = f"{ward.name} ({ward.code}): {words.upper()}"
+    failing = sum(1 for o in checklist.outcomes.values() if o.state == "fail")
+    if failing:
+        key = "board.failing_check" if failing == 1 else "board.failing_checks"
+        text += f" — {translate(key, language, count=failing)}"
+    return text
+
+
+def print_checklist(checklist: Checklist, language: Language, stream: TextIO) -> None:
+    colour = use_colour(stream)
+    lines = checklist_lines(checklist, language)
+    mark_width = max(len(line.mark) for line in lines)
+    title_width = max(len(line.title) for line in lines)
+    for line in lines:
+        text = f"{line.mark:<{mark_width}}  {line.title:<{title_width}}  {line.figures}".rstrip()
+        tint = TINTS.get(line.state)
+        print(f"{tint}{text}{RESET}" if colour and tint else text, file=stream)
+        for detail in line.details:
+            print(f"{'':{mark_width + 2}}- {detail}", file=stream)
+
+
+# --- running it
+
+
+async def run_all(config: AgentConfig, progress: TextIO | None,
+                  language: Language) -> list[dict[str, Any]]:
     jobs = jobs_for(config)
     reports: list[dict[str, Any]] = []
     for index, job in enumerate(jobs, start=1):
         started = time.monotonic()
         if progress:
-            print(f"[{index}/{len(jobs)}] {job.kind}: {len(job.targets)} target(s)…",
+            print(translate("agent_check.progress", language, index=index, total=len(jobs),
+                            kind=job.kind, targets=len(job.targets)),
                   end="", file=progress, flush=True)
         done = await run_job_once(job, config.ward)
         reports.extend(done)
         if progress:
             failed = sum(1 for r in done if not r["result"]["up"])
-            status = "ok" if not failed else f"{failed} failed"
+            status = (translate("agent_check.progress_failed", language, n=failed) if failed
+                      else translate("agent_check.progress_ok", language))
             print(f" {status} ({time.monotonic() - started:.1f} s)", file=progress, flush=True)
     return reports
 
 
-def verdict(config: AgentConfig, reports: list[dict[str, Any]],
-            now: float) -> dict[str, criteria.CheckOutcome]:
-    ward = ward_of(config)
-    samples: list[Sample] = list(inventory_series(ward))
-    for report in reports:
-        result = PROBES[report["kind"]].result_type.model_validate(report["result"])
-        samples.extend(series_for(report["kind"], report["target"], result, ward))
-    samples.append(sample("sansang_agent_last_report_timestamp_seconds", (), now))
-    return criteria.evaluate_ward(samples, config.readiness.thresholds, now, math.inf)
-
-
-def print_checklist(outcomes: dict[str, criteria.CheckOutcome], language: Language,
-                    stream: TextIO) -> None:
-    colour = use_colour(stream)
-    # The same five states as every page of the collector.
-    words = {
-        "vi": {"pass": "ĐẠT", "fail": "CHƯA ĐẠT", "stale": "SỐ LIỆU CŨ",
-               "not_configured": "CHƯA KHAI BÁO", "no_data": "CHƯA CÓ SỐ LIỆU"},
-        "en": {"pass": "PASS", "fail": "FAIL", "stale": "STALE",
-               "not_configured": "NOT CONFIGURED", "no_data": "NO DATA"},
-    }["vi" if language == "vi" else "en"]
-    tints = {"pass": GREEN, "fail": RED}
-    for check in criteria.CHECKS:
-        outcome = outcomes[check.name]
-        title = check.title_vi if language == "vi" else check.title_en
-        mark, tint = words[outcome.state], tints.get(outcome.state, "")
-        text = f"{mark:<16} {title}"
-        print(f"{tint}{text}{RESET}" if colour and tint else text, file=stream)
-        for item in outcome.failing:
-            print(f"{'':17}- {item.describe('vi' if language == 'vi' else 'en')}", file=stream)
-
-
-async def push_now(config: AgentConfig, reports: list[dict[str, Any]]) -> str:
-    """Send ``reports`` to the collector; on failure keep them in the spool for the agent."""
+async def push_now(config: AgentConfig, reports: list[dict[str, Any]],
+                   language: Language = "en") -> str:
+    """Send ``reports`` to the collector; on failure keep them in the spool for the agent.
+    Returns what happened, in one line."""
     url = str(config.collector_url).rstrip("/") + "/api/v1/reports"
     headers = {"Authorization": f"Bearer {config.token().reveal()}"}
-    import ssl
-
     context: ssl.SSLContext | bool = (ssl.create_default_context(cafile=config.ca_file)
                                       if config.ca_file else True)
     try:
@@ -102,46 +316,53 @@ async def push_now(config: AgentConfig, reports: list[dict[str, Any]]) -> str:
                 body = await json_object(response)
                 acknowledged = body.get("acknowledged")
                 if response.status == 200 and isinstance(acknowledged, list):
-                    return f"pushed {len(acknowledged)} report(s) to {url}"
-                error = f"collector said {response.status}: {str(body.get('error'))[:500]}"
+                    return translate("agent_check.pushed", language, n=len(acknowledged),
+                                     url=url)
+                error = translate("agent_check.collector_said", language,
+                                  status=response.status, error=str(body.get("error"))[:500])
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        error = f"cannot reach the collector: {exc}"
-    spool = Spool(config.spool.path, config.spool.max_bytes, config.spool.max_age_seconds)
+        error = translate("agent_check.unreachable", language, why=str(exc) or type(exc).__name__)
     try:
-        for report in reports:
-            spool.put(report)
-    finally:
-        spool.close()
-    return f"{error}; kept {len(reports)} report(s) in the agent's spool for later"
+        spool = Spool(config.spool.path, config.spool.max_bytes, config.spool.max_age_seconds)
+        try:
+            for report in reports:
+                spool.put(report)
+        finally:
+            spool.close()
+    except (OSError, sqlite3.Error) as exc:
+        return translate("agent_check.not_kept", language, error=error, path=config.spool.path,
+                         why=getattr(exc, "strerror", None) or exc)
+    return translate("agent_check.kept", language, error=error, n=len(reports))
 
 
 async def run_check(config: AgentConfig, *, as_json: bool, push: bool,
                     language: Language) -> int:
-    reports = await run_all(config, None if as_json else sys.stderr)
+    started = time.time()
+    reports = await run_all(config, None if as_json else sys.stderr, language)
     now = time.time()
-    outcomes = verdict(config, reports, now)
-    ready = criteria.ward_ready(outcomes)
-    pushed = await push_now(config, reports) if push else None
+    # The probes run one after another: what this run measured counts as current, so its
+    # first measurements are not stale by the time its last one is done.
+    checklist = evaluate(config, reports, now, silent_after_seconds(config) + (now - started))
+    pushed = await push_now(config, reports, language) if push else None
     if as_json:
         print(json.dumps({
-            "ward": config.ward, "ready": ready,
+            "ward": config.ward, "name": checklist.ward.name, "ready": checklist.ready,
+            "verdict": verdict_line(checklist, language),
             "checks": {
-                name: {"ok": o.ok, "state": o.state,
-                       "problems": [i.describe("vi" if language == "vi" else "en")
-                                    for i in o.failing]}
-                for name, o in outcomes.items()
+                line.check: {"ok": checklist.outcomes[line.check].ok, "state": line.state,
+                             "title": line.title, "figures": line.figures,
+                             "problems": list(line.details)}
+                for line in checklist_lines(checklist, language)
             },
             "reports": reports, "push": pushed,
         }, ensure_ascii=False))
     else:
         print(file=sys.stdout)
-        print_checklist(outcomes, language, sys.stdout)
-        ready_text = {"vi": ("SẴN SÀNG", "CHƯA SẴN SÀNG"), "en": ("READY", "NOT READY")}
-        yes, no = ready_text["vi" if language == "vi" else "en"]
-        print(f"\n{config.ward}: {yes if ready else no}")
+        print_checklist(checklist, language, sys.stdout)
+        print(f"\n{verdict_line(checklist, language)}")
         if pushed:
             print(pushed)
-    return 0 if ready else 1
+    return 0 if checklist.ready else 1
 
 
 def check(config: AgentConfig, *, as_json: bool, push: bool, language: Language) -> int:

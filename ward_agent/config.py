@@ -194,6 +194,10 @@ class ReadinessProfile(Strict):
     """What the one-shot check needs to judge like the collector: the ward's thresholds,
     its links' contracts and its devices. Written by provisioning from the inventory."""
 
+    name: str | None = Field(
+        default=None, min_length=1, max_length=200, examples=["Phường Tân Sơn Nhất"],
+        description="The ward's name as the pages show it, for the check's verdict line; by "
+                    "default the name in the shipped ward list.")
     thresholds: Thresholds = Field(
         default=Thresholds(),
         description="The ward's readiness thresholds (the inventory's, with the ward's "

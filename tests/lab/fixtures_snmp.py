@@ -25,6 +25,11 @@ from tests.lab.servers import spawn, stop_process
 SNMPREC_DIR = Path(__file__).resolve().parent / "snmprec"
 # Recordings of real equipment from LibreNMS (GPL-3.0; see the README beside them).
 CORPUS_DIR = SNMPREC_DIR / "librenms"
+# Recordings of real equipment shipped with snmpsim itself, and in the snmpsim-data
+# package (both BSD-2-Clause; README beside each).
+SNMPSIM_CORPUS_DIR = SNMPREC_DIR / "snmpsim"
+SNMPSIM_DATA_CORPUS_DIR = SNMPREC_DIR / "snmpsim-data"
+CORPUS_DIRS = (CORPUS_DIR, SNMPSIM_CORPUS_DIR, SNMPSIM_DATA_CORPUS_DIR)
 HOST = "127.0.0.1"
 STARTUP_SECONDS = 20.0
 
@@ -148,8 +153,10 @@ def snmpd_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgent]
         stop_process(process, grace=5)
 
 
-def _snmpsim(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgent]:
-    """snmpsim serving every ``data_dir/*.snmprec``, by community or v3 context.
+def _snmpsim(data_dirs: tuple[Path, ...], tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[SnmpAgent]:
+    """snmpsim serving every ``*.snmprec`` of ``data_dirs``, by community or v3 context
+    (the file name without its folder: names must be unique across the folders).
 
     Its v3 users share snmpd's user names with other keys, as two devices of one
     ward could, so probing both at once checks that the keys do not get mixed up.
@@ -158,7 +165,8 @@ def _snmpsim(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     if not responder.exists():
         unavailable("snmpsim is not installed in this environment (pip install -e .[dev])")
     directory = tmp_path_factory.mktemp("snmpsim")
-    devices = tuple(sorted(p.stem for p in data_dir.glob("*.snmprec")))
+    devices = tuple(sorted(p.stem for d in data_dirs for p in d.glob("*.snmprec")))
+    assert len(set(devices)) == len(devices), "two recordings share a name"
     agent = SnmpAgent(
         port=free_udp_port(),
         devices=devices,
@@ -171,7 +179,8 @@ def _snmpsim(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     )
     sim_names = {"sha": "SHA", "sha256": "SHA256", "aes": "AES", "aes256": "AES256BLMT"}
     args = [
-        str(responder), f"--data-dir={data_dir}", f"--cache-dir={directory / 'cache'}",
+        str(responder), *(f"--data-dir={d}" for d in data_dirs),
+        f"--cache-dir={directory / 'cache'}",
         f"--agent-udpv4-endpoint={HOST}:{agent.port}",
     ]
     for user in agent.users.values():
@@ -193,13 +202,14 @@ def _snmpsim(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 @pytest.fixture(scope="session")
 def snmpsim_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgent]:
     """snmpsim serving the lab's own recordings (tests/lab/snmprec/*.snmprec)."""
-    yield from _snmpsim(SNMPREC_DIR, tmp_path_factory)
+    yield from _snmpsim((SNMPREC_DIR,), tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def snmpsim_corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgent]:
-    """One snmpsim serving the whole corpus of real devices (tests/lab/snmprec/librenms)."""
-    yield from _snmpsim(CORPUS_DIR, tmp_path_factory)
+    """One snmpsim serving the whole corpus of real devices (tests/lab/snmprec/librenms,
+    snmpsim and snmpsim-data)."""
+    yield from _snmpsim(CORPUS_DIRS, tmp_path_factory)
 
 
 @pytest.fixture
