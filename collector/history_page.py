@@ -29,6 +29,7 @@ from collector.history import (
 from collector.i18n import Language, translate
 from collector.state import VERDICT, FleetState
 from collector.views import human_duration
+from inventory import humane
 from inventory.model import Thresholds, Ward
 
 WIDTH, HEIGHT = 640, 200
@@ -36,31 +37,21 @@ LEFT, RIGHT, TOP, BOTTOM = 80, 10, 10, 40
 LOSS_STRIP = 6
 
 
-# --- numbers in the reader's language (a local helper: no shared formatter yet)
-
-
-def number(value: float, language: Language, digits: int = 1) -> str:
-    """``12.5`` as "12,5" in Vietnamese and "12.5" in English, thousands "1.234"/"1,234"."""
-    text = f"{value:,.{digits}f}"
-    if language == "vi":
-        text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
-    return text
+# --- numbers in the reader's language: the people's formatter (inventory.humane)
 
 
 def milliseconds(seconds: float, language: Language) -> str:
-    ms = seconds * 1000
-    return f"{number(ms, language, 1 if 0 < ms < 100 else 0)} ms"
+    """A round trip: "12,5 ms" in Vietnamese, "12.5 ms" in English."""
+    return humane.short_time(seconds, language)
 
 
 def percent(ratio: float, language: Language) -> str:
-    value = ratio * 100
-    digits = 0 if value == 0 or value >= 10 or value == round(value) else 1
-    return f"{number(value, language, digits)} %"
+    return humane.percent(ratio, language)
 
 
 def megabits(bytes_per_second: float, language: Language) -> str:
-    mbps = bytes_per_second * 8 / 1e6
-    return f"{number(mbps, language, 1 if 0 < mbps < 10 else 0)} Mbit/s"
+    """A rate as people quote it, in bits: "46,12 Mbit/s"."""
+    return humane.bitrate(bytes_per_second * 8, language)
 
 
 def nice_ceiling(value: float) -> float:
@@ -179,7 +170,7 @@ def latency_chart(target: str, points: list[LatencyPoint], start: float, end: fl
         "history.latency_summary", language,
         median=milliseconds(_median(medians), language) if medians else "—",
         loss=percent(sum(sent_loss) / len(sent_loss), language) if sent_loss else "—",
-        n=number(total, language, 0)) if points else translate(
+        n=humane.number(total, language)) if points else translate(
         f"history.latency_none_{window}", language)
     hours, label = (3, "%H:%M") if window == "day" else (24, "%d/%m")
     return {
@@ -216,7 +207,7 @@ def bandwidth_chart(link: str, points: list[BandwidthPoint], start: float, end: 
     downloads = [p.download for p in points if p.download is not None]
     summary = (translate("history.bandwidth_summary", language,
                          rate=megabits(sum(downloads) / len(downloads), language),
-                         n=number(sum(p.reports for p in points), language, 0))
+                         n=humane.number(sum(p.reports for p in points), language))
                if downloads else translate("history.bandwidth_none", language))
     return {"link": link, "isp": contract.isp if contract else "", **frame.base(),
             "series": series, "contracts": contracts, "summary": summary,
@@ -235,7 +226,7 @@ def _median(values: list[float]) -> float:
 
 
 def _when(at: float, zone: zoneinfo.ZoneInfo) -> str:
-    return dt.datetime.fromtimestamp(at, zone).strftime("%H:%M %d/%m/%Y")
+    return humane.timestamp(at, zone)
 
 
 def _state_words(subject: str, state: str | None, language: Language) -> str:

@@ -25,7 +25,7 @@ from collector.history import (
     connect_read_only,
     read_ward_history,
 )
-from collector.history_page import history_view, milliseconds, number, percent
+from collector.history_page import history_view, megabits, milliseconds, percent
 from collector.state import VERDICT
 from collector.store import ReportStore, StoredReport
 from demo.fleet import SimulatedWard
@@ -171,7 +171,7 @@ def test_the_bandwidth_graph_has_the_stored_tests_and_the_links_contract(
     # The contract (100/50 Mbit/s in the fixture inventory) drawn as lines, named in words.
     assert [c["label"] for c in chart["contracts"]] == [
         "Hợp đồng tải xuống 100 Mbit/s", "Hợp đồng tải lên 50 Mbit/s"]
-    assert chart["summary"] == "Tải xuống trung bình 85 Mbit/s, 3 lần đo"
+    assert chart["summary"] == "Tải xuống trung bình 85,33 Mbit/s, 3 lần đo"
 
 
 # --- changes, ready since, availability
@@ -220,7 +220,7 @@ def test_ready_since_and_the_changes_are_told_in_the_city_time_zone(tmp_path: Pa
     ]
     english = history_view(read_ward_history(path, WARD, NOW, ZONE), ward, thresholds, ZONE,
                            "en")
-    assert english["ready_since"]["text"] == "Ready since 00:30 10/03/2026 (7 h)"
+    assert english["ready_since"]["text"] == "Ready since 00:30 10/03/2026 (7 hours)"
 
 
 def test_changes_not_yet_written_are_shown_as_if_they_were(tmp_path: Path) -> None:
@@ -286,8 +286,8 @@ async def test_a_ward_without_history_says_so_in_words(tmp_path: Path) -> None:
 
 def test_numbers_have_a_decimal_comma_in_vietnamese_and_a_point_in_english() -> None:
     assert milliseconds(0.0125, "vi") == "12,5 ms" and milliseconds(0.0125, "en") == "12.5 ms"
-    assert number(1234.5, "vi") == "1.234,5" and number(1234.5, "en") == "1,234.5"
-    assert percent(0.005, "vi") == "0,5 %" and percent(0.3, "en") == "30 %"
+    assert megabits(5_765_000, "vi") == "46,12 Mbit/s"
+    assert percent(0.005, "vi") == "0,5%" and percent(0.3, "en") == "30%"
 
 
 # --- the demo's seeded week
