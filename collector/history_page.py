@@ -35,6 +35,7 @@ from inventory.model import Thresholds, Ward
 WIDTH, HEIGHT = 640, 200
 LEFT, RIGHT, TOP, BOTTOM = 80, 10, 10, 40
 LOSS_STRIP = 6
+CHANGES_FIRST = 10
 
 
 # --- numbers in the reader's language: the people's formatter (inventory.humane)
@@ -289,7 +290,8 @@ def history_view(history: WardHistory, ward: Ward, thresholds: Thresholds,
             "limit": next((chart["limit"]["label"] for window in latency
                            for chart in window["charts"] if chart["limit"]), None),
             "loss_legend": loss_legend(thresholds, language),
-            "zone": zone.key}
+            # The newest few changes shown, the older ones a click away (a phone's scroll).
+            "changes_first": CHANGES_FIRST, "zone": zone.key}
 
 
 DATABASE_KEY = web.AppKey("history_database", Path)

@@ -338,6 +338,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "history.availability_known": ("tính trên {d} có số liệu", "over the {d} with data"),
     "history.changes": ("Các lần thay đổi trạng thái", "State changes"),
     "history.changes_none": ("Chưa có thay đổi nào.", "No changes yet."),
+    "history.changes_more": ("Xem thêm {n} thay đổi trước đó", "{n} earlier changes"),
     "history.change_when": ("Thời điểm", "When"),
     "history.change_what": ("Mục", "What"),
     "history.change_from": ("Từ", "From"),

@@ -781,7 +781,8 @@ def test_a_ward_page_draws_its_history_from_exactly_the_stored_reports(
             assert bandwidth.locator("line.contract").count() == 2
             assert history.locator("#ready-since").is_visible()
             assert history.locator("#availability-7 .figure").inner_text().endswith("%")
-            assert history.locator("#changes tbody tr").count() > 0
+            assert history.locator("#changes tbody tr").count() == 10
+            assert history.locator("#changes-older").is_hidden()  # older ones a click away
             assert_in_language(tab.page, language, inventory)
             if tab.screen == "phone":
                 tab.assert_fits_the_screen()
