@@ -24,6 +24,7 @@ from aiohttp import web
 from isal import igzip
 
 from collector.casework import Casework, add_casework
+from collector.history_page import add_ward_history
 from collector.login import SESSION_COOKIE, SESSIONS, add_login, login_url
 from collector.own_metrics import OwnMetrics
 from collector.pages import (
@@ -347,6 +348,7 @@ async def keep_house(app: web.Application) -> None:
         try:
             await asyncio.to_thread(store.checkpoint)
             await asyncio.to_thread(store.record_readiness, state.take_pending_history())
+            await asyncio.to_thread(store.record_changes, state.take_pending_changes())
             if time.monotonic() - last_prune > 3600:
                 last_prune = time.monotonic()
                 pruned = await asyncio.to_thread(store.prune, time.time() - retention)
@@ -389,6 +391,7 @@ def create_app(settings: CollectorSettings) -> web.Application:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         store = app[STORE]
         skipped = restore_state(app[STATE], store)
+        app[STATE].remember_states(store.last_states())
         if skipped:
             log.warning("%d stored report(s) could not be restored and were skipped", skipped)
         await store.start()
@@ -402,6 +405,7 @@ def create_app(settings: CollectorSettings) -> web.Application:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await asyncio.to_thread(store.record_readiness, app[STATE].take_pending_history())
+        await asyncio.to_thread(store.record_changes, app[STATE].take_pending_changes())
         await store.close()
         if NOC_AUTH in app:
             app[NOC_AUTH].close()
@@ -417,6 +421,7 @@ def create_app(settings: CollectorSettings) -> web.Application:
         add_login(app, app[NOC_AUTH], app[SHARE].subkey("sessions"))
     add_pages(app, app[STATE], app[SHARE], app[STORE].readiness_history,
               ToolLinks(settings.prometheus_url, settings.alertmanager_url, settings.grafana_url))
+    add_ward_history(app, settings.database_path)
     silences = None
     if settings.alertmanager_url:
         silences = SilenceBook(settings.alertmanager_url, _beside(settings.database_path,

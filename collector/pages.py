@@ -24,6 +24,7 @@ from aiohttp import web
 
 from collector.casework import ACKNOWLEDGE_HOURS, AUTHOR_COOKIE, CASEWORK, case_view
 from collector.cells import safe_row
+from collector.history_page import ward_history
 from collector.i18n import MESSAGES, translate
 from collector.rendering import STATIC, language_of, render
 from collector.security import NOC_USER
@@ -201,7 +202,8 @@ async def ward_page(request: web.Request) -> web.Response:
                   case=case_view(casework, code, language),
                   # A ward's own people see who comes, not the NOC's notes and tools.
                   tools={} if shared else request.app[TOOLS_KEY].for_ward(code),
-                  form=None if shared else _form_context(request, user))
+                  form=None if shared else _form_context(request, user),
+                  history=await ward_history(request.app, state, code, language))
 
 
 async def dispatch(request: web.Request) -> web.Response:

@@ -100,6 +100,8 @@ class WardState:
     expires_at: float = math.inf
     expired: set[tuple[str, str]] = field(default_factory=set)
     silent: bool | None = None
+    # Each check's state and the verdict's (``VERDICT``) as last written to the history.
+    recorded_states: dict[str, str] = field(default_factory=dict)
 
 
 class FleetState:
@@ -124,6 +126,8 @@ class FleetState:
                 self._freshness.setdefault(metric, []).append(check.freshness_seconds)
         # (day, ward) -> ready: verdicts not yet written to the readiness history.
         self.pending_history: dict[tuple[str, str], bool] = {}
+        # (ward, at, subject, before, after): state changes not yet written to the history.
+        self.pending_changes: list[tuple[str, float, str, str | None, str]] = []
         # family name -> ward code -> that ward's rendered lines of the family
         self._chunks: dict[str, dict[str, bytes]] = {name: {} for name in FAMILIES}
         self._headers = {name: family.header.encode() for name, family in FAMILIES.items()}
@@ -337,6 +341,9 @@ class FleetState:
         if ward.last_report_at is not None:
             day = dt.datetime.fromtimestamp(now, self.zone).date().isoformat()
             self.pending_history[(day, code)] = ready
+            self._note_changes(ward, now, {
+                **{name: o.state for name, o in outcomes.items()},
+                VERDICT: "ready" if ready else "not_ready"})
         base = self._ward_labels(code)
         self._chunks["sansang_ward_ready"][code] = sample_line(
             "sansang_ward_ready", base, 1 if ready else 0).encode()
@@ -462,6 +469,25 @@ class FleetState:
         for name, text in self._rendered(code, self._agent_samples(self.wards[code])):
             self._chunks[name][code] = text
 
+    def _note_changes(self, ward: WardState, now: float, states: dict[str, str]) -> None:
+        for subject, after in states.items():
+            before = ward.recorded_states.get(subject)
+            if before != after:
+                self.pending_changes.append((ward.code, now, subject, before, after))
+                ward.recorded_states[subject] = after
+
+    def remember_states(self, recorded: dict[tuple[str, str], str]) -> None:
+        """The states the history last recorded, (ward, subject) -> state, read back at
+        start-up: a restart records only what really changed while it was down."""
+        for (code, subject), after in recorded.items():
+            ward = self.wards.get(code)
+            if ward is not None:
+                ward.recorded_states[subject] = after
+
+    def take_pending_changes(self) -> list[tuple[str, float, str, str | None, str]]:
+        pending, self.pending_changes = self.pending_changes, []
+        return pending
+
     def take_pending_history(self) -> dict[tuple[str, str], bool]:
         pending, self.pending_history = self.pending_history, {}
         return pending
@@ -491,3 +517,5 @@ LAST_REPORT = "sansang_agent_last_report_timestamp_seconds"
 DROPPED = "sansang_agent_dropped_reports_total"
 REFUSED = "sansang_ward_pushes_refused_total"
 CHECK_STATE = "sansang_ward_check_state"
+# The subject under which a ward's own verdict (ready or not_ready) goes in its history.
+VERDICT = "ready"

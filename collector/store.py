@@ -51,6 +51,18 @@ CREATE TABLE IF NOT EXISTS readiness (
     ready INTEGER NOT NULL,
     PRIMARY KEY (day, ward)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (
+    ward TEXT NOT NULL,
+    at REAL NOT NULL,
+    subject TEXT NOT NULL,
+    before TEXT,
+    after TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_ward ON changes (ward, at);
+CREATE INDEX IF NOT EXISTS changes_by_subject ON changes (ward, subject, at);
+CREATE INDEX IF NOT EXISTS icmp_history ON reports (ward, measured_at) WHERE kind = 'icmp';
+CREATE INDEX IF NOT EXISTS bandwidth_history ON reports (ward, measured_at)
+    WHERE kind = 'bandwidth';
 """
 
 # The first layout (reports keyed by id WITHOUT ROWID, no ``latest``): moved over once.
@@ -58,6 +70,13 @@ _FIRST_LAYOUT_MARK = "WITHOUT ROWID"
 # The second layout made report ids unique across all wards, so one ward's agent could
 # have another ward's report taken for a duplicate: ids are now unique per ward.
 _GLOBAL_IDS_MARK = "id TEXT NOT NULL UNIQUE"
+# A ward's page draws its latency, loss and bandwidth history from ``reports``: the partial
+# indexes above cover only those two kinds (one or two of a round's ten reports), so a page
+# reads one ward's rows of a window without scanning the whole city's, and the other
+# kinds' inserts pay nothing for them. (SQLite uses a partial index only when the query
+# repeats its condition word for word, hence one index per kind.) ``changes`` holds each
+# check's and each verdict's state changes (``state.VERDICT`` is the verdict's subject),
+# for the page's list of changes and its availability figures.
 _INSERT = ("INSERT OR IGNORE INTO reports (id, ward, kind, target, measured_at, received_at, "
            "result) VALUES (?, ?, ?, ?, ?, ?, ?)")
 _KEEP_LATEST = (
@@ -246,6 +265,22 @@ class ReportStore:
             )
             self._history.execute("COMMIT")
 
+    def record_changes(self, changes: Sequence[tuple[str, float, str, str | None, str]]
+                       ) -> None:
+        """State changes: (ward, at, subject, state before or None, state after) rows."""
+        if not changes:
+            return
+        with self._history_lock:
+            self._history.execute("BEGIN IMMEDIATE")
+            self._history.executemany("INSERT INTO changes VALUES (?, ?, ?, ?, ?)", changes)
+            self._history.execute("COMMIT")
+
+    def last_states(self) -> dict[tuple[str, str], str]:
+        """(ward, subject) -> the state its newest recorded change left it in."""
+        rows = self._reader.execute(
+            "SELECT ward, subject, after, max(at) FROM changes GROUP BY ward, subject")
+        return {(ward, subject): after for ward, subject, after, _ in rows}
+
     def checkpoint(self) -> None:
         """Copy what the write-ahead log holds into the database (never waits for readers)."""
         with self._history_lock:
@@ -257,13 +292,19 @@ class ReportStore:
         return [(day, ward, bool(ready)) for day, ward, ready in rows]
 
     def prune(self, older_than: float) -> int:
-        """Delete reports measured before ``older_than``; the newest of each series stays."""
+        """Delete reports measured before ``older_than``; the newest of each series stays.
+
+        State changes older than that go too, but each (ward, subject)'s newest stays: it
+        says what state a window starting before it opened in."""
         with self._history_lock:
             cursor = self._history.execute(
                 "DELETE FROM reports WHERE measured_at < ? AND NOT EXISTS (SELECT 1 FROM latest "
                 "WHERE latest.ward = reports.ward AND latest.id = reports.id)",
                 (older_than,),
             )
+            self._history.execute(
+                "DELETE FROM changes WHERE at < ? AND rowid NOT IN "
+                "(SELECT max(rowid) FROM changes GROUP BY ward, subject)", (older_than,))
             return cursor.rowcount
 
     def count(self, ward: str | None = None) -> int:

@@ -41,6 +41,7 @@ from demo.fleet import (
     profile_for,
     run_fleet,
 )
+from demo.history import seed_history
 from demo.inventory import write_demo_inventory
 from demo.mailbox import SMTP_USER, Mailbox
 from demo.platforms import platform_urls, start_platforms
@@ -189,6 +190,10 @@ async def main_async(args: argparse.Namespace) -> int:
         collector_args += ["--alertmanager-url", f"http://127.0.0.1:{alertmanager_port}"]
     if alerting and stack.binary(stack.PROMETHEUS):
         collector_args += ["--prometheus-url", f"http://127.0.0.1:{prometheus_port}"]
+    # A week of simulated history first, so every ward page has graphs and changes.
+    seeded = await seed_history(state / "collector.sqlite3", inventory, fleet, time.time(),
+                                interval)
+    notes.append(f"a week of simulated history for the simulated wards ({seeded} reports)")
     collector = _spawn(collector_args, logs / "collector.log")
     agent: subprocess.Popen[bytes] | None = None
     fleet_task: asyncio.Task[None] | None = None

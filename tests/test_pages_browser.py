@@ -13,13 +13,16 @@ test-artifacts/screens/.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import csv
 import io
 import json
 import os
 import re
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +34,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, s
 from collector.i18n import MESSAGES, Language
 from collector.security import hash_password
 from demo.fleet import SimulatedWard, profile_for, run_fleet
+from demo.history import seed_history
 from demo.inventory import write_demo_inventory
 from demo.platforms import platform_urls
 from inventory import criteria
@@ -732,3 +736,56 @@ def test_acknowledge_assign_and_note_on_the_dispatch_page_survive_a_restart(
         assert "Acknowledged by An" in case and "Assigned to Bình" in case
         assert "Thay dây mạng tầng 2" in case
         tab.screenshot("ward-case-en")
+
+
+# --- a ward's history
+
+
+def _reports_in_window(database: Path, ward: str, kind: str, seconds: float, now: float) -> int:
+    with sqlite3.connect(database) as db:
+        return int(db.execute(
+            "SELECT count(*) FROM reports WHERE ward = ? AND kind = ? AND measured_at >= ? "
+            "AND measured_at < ?", (ward, kind, now - seconds, now)).fetchone()[0])
+
+
+def test_a_ward_page_draws_its_history_from_exactly_the_stored_reports(
+        tab: Tab, tmp_path: Path) -> None:
+    inventory_path = write_demo_inventory(tmp_path / "inventory.yaml",
+                                          load_inventory(DEFAULT_INVENTORY), real_ward="",
+                                          platform_urls=platform_urls("http://127.0.0.1:9"))
+    inventory = load_inventory(inventory_path)
+    directory = tmp_path / "collector"
+    directory.mkdir()
+    database = directory / "collector.sqlite3"
+    ward = SimulatedWard(TAN_SON_NHAT, "", "healthy",
+                         inventory.wards[TAN_SON_NHAT].links[0].download_bytes_per_second)
+    # On a thread of its own: the test's thread runs Playwright's loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, seed_history(database, inventory, [ward], time.time())).result()
+    with running_collector(directory, [TAN_SON_NHAT], inventory=inventory_path) as collector:
+        for language in ("vi", "en"):
+            before = time.time()
+            tab.open(f"{collector.url}/ward/{TAN_SON_NHAT}?lang={language}")
+            after = time.time()
+            history = tab.page.locator("#history")
+            for window, seconds in (("day", 86400.0), ("week", 7 * 86400.0)):
+                figure = history.locator(f"#latency-{window}-1")
+                stored = {_reports_in_window(database, TAN_SON_NHAT, "icmp", seconds, at)
+                          for at in (before, after)}
+                assert stored == {int(figure.get_attribute("data-reports") or -1)}, window
+                drawn = figure.locator("line.median, rect.lost").count()
+                assert 0 < drawn == int(figure.get_attribute("data-points") or -1) <= 288
+            bandwidth = history.locator("#bandwidth-main")
+            assert int(bandwidth.get_attribute("data-reports") or -1) == _reports_in_window(
+                database, TAN_SON_NHAT, "bandwidth", 7 * 86400.0, after)
+            assert bandwidth.locator("line.contract").count() == 2
+            assert history.locator("#ready-since").is_visible()
+            assert history.locator("#availability-7 .figure").inner_text().endswith("%")
+            assert history.locator("#changes tbody tr").count() == 10
+            assert history.locator("#changes-older").is_hidden()  # older ones a click away
+            assert_in_language(tab.page, language, inventory)
+            if tab.screen == "phone":
+                tab.assert_fits_the_screen()
+            tab.screenshot(f"ward-history-{language}")
+            history.locator(".chart").first.screenshot(
+                path=SCREENS / f"ward-history-chart-{language}-{tab.screen}.png")
