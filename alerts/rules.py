@@ -211,14 +211,18 @@ def _not_ready_rules(links: dict[str, str]) -> list[dict[str, Any]]:
     """Warning before go-live, critical from go-live on (also when go-live is unknown: warning)."""
     not_ready = f"max by (ward) ({NOT_READY.metric}) == 0"
     after_golive = "on() (sansang_golive_timestamp_seconds <= time())"
-    failing = ('{{ with printf "max by (check) (sansang_ward_check_ok{ward=%q}) == 0" '
-               '$labels.ward | query | sortByLabel "check" }}'
-               '{{ range $i, $s := . }}{{ if $i }}, {{ end }}{{ $s.Labels.check }}{{ end }}')
+    failing = {
+        language: ('{{ with printf "max by (check) (sansang_ward_check_ok{ward=%q}) == 0" '
+                   '$labels.ward | query | sortByLabel "check" }}'
+                   '{{ range $i, $s := . }}{{ if $i }}, {{ end }}{{ $s.Labels.check'
+                   + _check_titles(language) + ' }}{{ end }}')
+        for language in ("vi", "en")
+    }
     annotations = {
         "summary": ("{{ $labels.name }} chưa sẵn sàng: "
-                    + failing + "{{ else }}một số tiêu chí chưa có dữ liệu{{ end }}"),
+                    + failing["vi"] + "{{ else }}một số tiêu chí chưa có dữ liệu{{ end }}"),
         "description": ("Ward {{ $labels.name }} ({{ $labels.ward }}, {{ $labels.cluster }}) "
-                        "is not ready; failing checks: " + failing
+                        "is not ready; failing checks: " + failing["en"]
                         + "{{ else }}none yet, some checks have no data{{ end }}. "
                         + NOT_READY.hint_en),
         **links,
@@ -233,6 +237,12 @@ def _not_ready_rules(links: dict[str, str]) -> list[dict[str, Any]]:
         }
         for combine, severity in (("unless", "warning"), ("and", "critical"))
     ]
+
+
+def _check_titles(language: Language) -> str:
+    """A check's key rewritten to its title (the criteria table's), for people."""
+    return "".join(_rewrite(f"^{check.name}$", check.title_vi if language == "vi"
+                            else check.title_en) for check in CHECKS)
 
 
 def runbook_url(base: str, alert: str) -> str:
