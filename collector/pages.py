@@ -25,7 +25,7 @@ from aiohttp import web
 from collector.casework import ACKNOWLEDGE_HOURS, AUTHOR_COOKIE, CASEWORK, case_view
 from collector.cells import safe_row
 from collector.history_page import ward_history
-from collector.i18n import MESSAGES, translate
+from collector.i18n import MESSAGES, Language, translate
 from collector.rendering import STATIC, language_of, render
 from collector.security import NOC_USER
 from collector.state import FleetState
@@ -40,7 +40,7 @@ from collector.views import (
     ward_list,
     ward_summary,
 )
-from inventory import criteria
+from inventory import criteria, humane
 
 
 class ShareLinks:
@@ -258,22 +258,25 @@ def _form_context(request: web.Request, user: str) -> dict[str, Any]:
             "hours": ACKNOWLEDGE_HOURS}
 
 
+# The columns, headed in the reader's language (dispatch.column.<key>).
 DISPATCH_COLUMNS = ("ward", "name", "cluster", "severity", "failing_checks", "problems",
-                    "failing_since_utc", "address", "contact")
+                    "failing_since", "address", "contact")
 
 
-def dispatch_csv_text(rows: list[dict[str, Any]]) -> str:
+def dispatch_csv_text(rows: list[dict[str, Any]], language: Language = "vi",
+                      zone: dt.tzinfo = dt.UTC) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(DISPATCH_COLUMNS)
+    writer.writerow([translate(f"dispatch.column.{key}", language) for key in DISPATCH_COLUMNS])
     for row in rows:
         since = row["failing_since"]
         contact = row["contact"] or {}
         writer.writerow(safe_row([
-            row["code"], row["name"], row["cluster"], row["worst"],
-            " ".join(f["check"] for f in row["failing"]),
+            row["code"], row["name"], row["cluster"],
+            translate(f"severity.{row['worst']}", language),
+            "; ".join(translate(f"check.{f['check']}", language) for f in row["failing"]),
             "; ".join(p for f in row["failing"] for p in f["problems"]),
-            "" if since is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since)),
+            "" if since is None else humane.timestamp(since, zone),
             row["address"] or "",
             " ".join(v for v in (contact.get("name"), contact.get("phone")) if v),
         ]))
@@ -281,10 +284,11 @@ def dispatch_csv_text(rows: list[dict[str, Any]]) -> str:
 
 
 async def dispatch_csv(request: web.Request) -> web.Response:
-    state = request.app[STATE_KEY]
-    rows = dispatch_rows(ward_list(state, language_of(request)))
+    state, language = request.app[STATE_KEY], language_of(request)
+    rows = dispatch_rows(ward_list(state, language))
     return web.Response(
-        body=("\ufeff" + dispatch_csv_text(rows)).encode("utf-8"),  # BOM: Excel reads UTF-8
+        # The BOM: Excel reads the file as UTF-8.
+        body=("\ufeff" + dispatch_csv_text(rows, language, state.zone)).encode("utf-8"),
         headers={"Content-Type": "text/csv; charset=utf-8",
                  "Content-Disposition": 'attachment; filename="sansang-dispatch.csv"'},
     )
@@ -297,7 +301,8 @@ async def wards_api(request: web.Request) -> web.Response:
     for ward in wards:
         case = worklog.case(ward["code"])
         ward["case"] = None if case is None else case.as_json(now)
-    return web.json_response({"wards": wards, "counts": counts(wards)},
+    return web.json_response({"wards": wards, "counts": counts(wards),
+                              "timezone": state.inventory.timezone},
                              dumps=_json_dumps)
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from collector.export import COLUMNS
+from collector.export import COLUMNS, headers
+from collector.i18n import translate
 from demo.fleet import SimulatedWard, profile_for, run_fleet
 from demo.inventory import write_demo_inventory
 from inventory import DEFAULT_INVENTORY, load_inventory
@@ -46,14 +47,18 @@ def test_export_writes_csv_and_xlsx_equal_to_the_api(tmp_path: Path) -> None:
     sheet = load_workbook(xlsx_path).active
     assert sheet is not None
     values = list(sheet.iter_rows(values_only=True))
-    assert list(values[0]) == COLUMNS
+    assert list(values[0]) == headers("en")
+    assert list(csv_rows[0]) == headers("en")
+    csv_rows = [dict(zip(COLUMNS, row.values(), strict=True)) for row in csv_rows]
     xlsx_rows = [dict(zip(COLUMNS, ("" if v is None else str(v) for v in row), strict=True))
                  for row in values[1:]]
 
     expected = [
-        {"ward": w["code"], "name": w["name"], "status": w["status"],
+        {"ward": w["code"], "name": w["name"],
+         "status": translate(f"board.{w['status']}", "en"),
          "ready": "yes" if w["ready"] else "no",
-         "failing_checks": " ".join(f["check"] for f in w["failing"]),
+         "failing_checks": "; ".join(translate(f"check.{f['check']}", "en")
+                                     for f in w["failing"]),
          "problems": "; ".join(p for f in w["failing"] for p in f["problems"])}
         for w in api
     ]

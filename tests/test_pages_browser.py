@@ -32,6 +32,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from collector.i18n import MESSAGES, Language
+from collector.pages import DISPATCH_COLUMNS
 from collector.security import hash_password
 from demo.fleet import SimulatedWard, profile_for, run_fleet
 from demo.history import seed_history
@@ -452,12 +453,15 @@ def test_dispatch_list_and_csv_have_one_row_per_failing_ward(tab: Tab, fleet: Fl
         tab.page.locator("#dispatch-csv").click()
     path = download.value.path()
     text = Path(path).read_text(encoding="utf-8-sig")
-    table = list(csv.DictReader(io.StringIO(text)))
+    header, *lines = list(csv.reader(io.StringIO(text)))
+    assert header == [MESSAGES[f"dispatch.column.{key}"][0] for key in DISPATCH_COLUMNS]
+    table = [dict(zip(DISPATCH_COLUMNS, line, strict=True)) for line in lines]
     assert sorted(r["ward"] for r in table) == sorted(failing)
     for row in table:
         ward = failing[row["ward"]]
         assert row["name"] == ward["name"]
-        assert row["failing_checks"].split() == [f["check"] for f in ward["failing"]]
+        assert row["failing_checks"].split("; ") == [
+            MESSAGES[f"check.{f['check']}"][0] for f in ward["failing"]]
         assert row["problems"] == "; ".join(p for f in ward["failing"] for p in f["problems"])
 
 
