@@ -31,6 +31,7 @@ from collector.state import VERDICT, FleetState
 from collector.views import human_duration
 from inventory import humane
 from inventory.model import Thresholds, Ward
+from inventory.naming import link_name
 
 WIDTH, HEIGHT = 640, 200
 LEFT, RIGHT, TOP, BOTTOM = 80, 10, 10, 40
@@ -210,7 +211,9 @@ def bandwidth_chart(link: str, points: list[BandwidthPoint], start: float, end: 
                          rate=megabits(sum(downloads) / len(downloads), language),
                          n=humane.number(sum(p.reports for p in points), language))
                if downloads else translate("history.bandwidth_none", language))
-    return {"link": link, "isp": contract.isp if contract else "", **frame.base(),
+    return {"link": link,
+            # Named as people name it: "chính (VNPT)" (inventory.naming).
+            "name": link_name(contract, language) if contract else link, **frame.base(),
             "series": series, "contracts": contracts, "summary": summary,
             "points": len(points), "reports": sum(p.reports for p in points),
             "y_ticks": frame.y_ticks(lambda v: megabits(v, language)),
