@@ -42,8 +42,9 @@ BENCHMARKS = {
     "icmp": ("bench.icmp", "fping"),
     "bandwidth": ("bench.bandwidth", "iperf3"),
     "hostile": ("bench.hostile", "the collector at half budget, and unhindered"),
+    "board": ("bench.board", "HCMC's board, 168 wards"),
 }
-NEEDS_FLEET = {"ingest", "render"}
+NEEDS_FLEET = {"ingest", "render", "board"}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -37,6 +37,8 @@ class Scale:
     bandwidth_seconds: float
     bandwidth_warmup_seconds: float
     bandwidth_streams: int
+    # board
+    board_loads: int
 
 
 FULL = Scale(
@@ -49,6 +51,7 @@ FULL = Scale(
     agent_interval_seconds=60.0, agent_settle_seconds=30.0, agent_window_seconds=180.0,
     icmp_hosts=200, icmp_count=5, icmp_interval_seconds=0.2, icmp_repeats=3,
     bandwidth_seconds=5.0, bandwidth_warmup_seconds=1.0, bandwidth_streams=4,
+    board_loads=7,
 )
 
 QUICK = Scale(
@@ -60,4 +63,5 @@ QUICK = Scale(
     agent_interval_seconds=2.0, agent_settle_seconds=3.0, agent_window_seconds=4.0,
     icmp_hosts=20, icmp_count=2, icmp_interval_seconds=0.1, icmp_repeats=1,
     bandwidth_seconds=1.0, bandwidth_warmup_seconds=0.3, bandwidth_streams=2,
+    board_loads=2,
 )

@@ -23,15 +23,21 @@
     const letters = Array.from(folded.replace(/ /g, "")).map(escape).join(" ?");
     const end = /\d$/.test(folded) ? "(?![0-9])" : "";
     const pattern = new RegExp("(^|[| ])" + letters + end);
-    return (tile) => pattern.test(tile.dataset.folded);
+    return (tile) => pattern.test(namesOf(tile));
   }
 
   const tiles = Array.from(document.querySelectorAll(".tile"));
-  tiles.forEach((tile) => {
-    const names = [tile.dataset.name, ...(tile.dataset.former || "").split("|"),
-                   tile.dataset.cluster];
-    tile.dataset.folded = names.map((n) => fold(n).replace(TYPE_WORDS, "")).join("|");
-  });
+  // A tile's names folded once, when a search first needs them: not while the page loads.
+  const foldedNames = new Map();
+  function namesOf(tile) {
+    let names = foldedNames.get(tile);
+    if (names === undefined) {
+      names = [tile.dataset.name, ...(tile.dataset.former || "").split("|"), tile.dataset.cluster]
+        .map((n) => fold(n).replace(TYPE_WORDS, "")).join("|");
+      foldedNames.set(tile, names);
+    }
+    return names;
+  }
   const search = document.getElementById("search");
   const province = document.getElementById("province");
   const cluster = document.getElementById("cluster");
@@ -55,7 +61,8 @@
         (!cluster.value || tile.dataset.cluster === cluster.value) &&
         (!status.value || tile.dataset.status === status.value) &&
         (!reason || tile.dataset.failing.split(" ").includes(reason));
-      tile.hidden = !visible;
+      // Only a change is written: rewriting 3,321 unchanged tiles costs a style pass.
+      if (tile.hidden === visible) tile.hidden = !visible;
       if (visible) shown += 1;
     });
     noMatch.hidden = shown > 0;
