@@ -27,7 +27,8 @@ import pytest
 from openpyxl import load_workbook
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector.export import COLUMNS
+from collector.export import COLUMNS, headers
+from collector.i18n import translate
 from demo.fleet import SimulatedWard, profile_for, run_fleet, simulated_reports
 from demo.inventory import write_demo_inventory
 from demo.platforms import platform_urls
@@ -142,23 +143,32 @@ def metrics_view(fed: Fed) -> tuple[View, dict[str, dict[str, bool]]]:
     return View({}, ready, checks), ok
 
 
+# The export is written for people (--lang vi): its words, read back into keys.
+STATUS_OF = {translate(f"board.{s}", "vi"): s
+             for s in ("ready", "not_ready", "silent", "not_installed")}
+STATE_OF = {translate(f"state.{s}", "vi"): s for s in criteria.STATES}
+
+
 def export_view(rows: list[dict[str, str]]) -> View:
-    return View({r["ward"]: r["status"] for r in rows},
-                {r["ward"]: r["ready"] == "yes" for r in rows},
-                {r["ward"]: {c: r[f"check_{c}"] or ABSENT for c in CHECKS} for r in rows})
+    return View({r["ward"]: STATUS_OF[r["status"]] for r in rows},
+                {r["ward"]: r["ready"] == translate("export.yes", "vi") for r in rows},
+                {r["ward"]: {c: STATE_OF.get(r[f"check_{c}"], ABSENT) for c in CHECKS}
+                 for r in rows})
 
 
 def csv_view(fed: Fed) -> View:
     path = next(fed.export_dir.glob("*.csv"))
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        return export_view(list(csv.DictReader(handle)))
+        header, *lines = list(csv.reader(handle))
+    assert header == headers("vi")
+    return export_view([dict(zip(COLUMNS, line, strict=True)) for line in lines])
 
 
 def xlsx_view(fed: Fed) -> View:
     sheet = load_workbook(next(fed.export_dir.glob("*.xlsx"))).active
     assert sheet is not None
     values = list(sheet.iter_rows(values_only=True))
-    assert list(values[0]) == COLUMNS
+    assert list(values[0]) == headers("vi")
     return export_view([dict(zip(COLUMNS, ("" if v is None else str(v) for v in row),
                                  strict=True)) for row in values[1:]])
 
