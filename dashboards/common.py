@@ -155,6 +155,23 @@ VERDICT = value_mapping({
     "-1": ("Mất liên lạc / Silent", PURPLE),
 })
 CHECK_OK = value_mapping({"1": ("Đạt / OK", GREEN), "0": ("Không đạt / Failing", RED)})
+# A check's state (sansang_ward_check_state) as a number a stat panel can colour: an old
+# or unmeasured check never shows as a pass.
+STATE_CODES = {"pass": 1, "fail": 0, "stale": 2, "not_configured": 3, "no_data": 4}
+CHECK_STATE = value_mapping({
+    "1": ("Đạt / Pass", GREEN),
+    "0": ("Chưa đạt / Fail", RED),
+    "2": ("Số liệu cũ / Stale", ORANGE),
+    "3": ("Chưa khai báo / Not configured", BLUE),
+    "4": ("Chưa có số liệu / No data yet", PURPLE),
+})
+
+
+def check_state_query(matchers: str) -> str:
+    """Each check's state as its STATE_CODES number."""
+    return " or ".join(
+        f'max by (check) (sansang_ward_check_state{{{matchers},state="{state}"}}) * {code}'
+        for state, code in STATE_CODES.items())
 UP = value_mapping({"1": ("Hoạt động / Up", GREEN), "0": ("Không hoạt động / Down", RED)})
 # Check names as the NOC reads them, from the criteria table.
 CHECK_TITLES = {"type": "value", "options": {

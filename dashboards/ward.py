@@ -13,7 +13,7 @@ from grafanalib.core import Dashboard, TimeSeries
 
 from dashboards.common import (
     BLUE,
-    CHECK_OK,
+    CHECK_STATE,
     GREEN,
     RED,
     UP,
@@ -22,6 +22,7 @@ from dashboards.common import (
     Query,
     Settings,
     alert_annotation,
+    check_state_query,
     coloured_cells,
     dashboard,
     limit_query,
@@ -96,11 +97,11 @@ def build(settings: Settings) -> Dashboard:
         description="Time since the agent's newest report; past the line the agent counts "
                     "as silent."), 4, 4)
     layout.add(stat("Tiêu chí / Checks",
-                    [Query(f"max by (check) (sansang_ward_check_ok{{{W}}})", "{{check}}")],
-                    mappings=[CHECK_OK], text_mode="value_and_name",
+                    [Query(check_state_query(W), "{{check}}")],
+                    mappings=[CHECK_STATE], text_mode="value_and_name",
                     color_mode="background",
-                    description="A check without data yet has no tile; the ward is not "
-                                "ready until it has one."), 8, 4)
+                    description="Each check's state: pass, fail, stale (its newest data is "
+                                "too old), not configured, no data yet."), 8, 4)
 
     layout.row("Đường truyền / Link")
     layout.add(_limited(
