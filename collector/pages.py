@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import csv
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import io
@@ -31,8 +32,10 @@ from collector.rendering import STATIC, gzipped, language_of, render
 from collector.security import NOC_USER
 from collector.state import FleetState
 from collector.views import (
+    cause_of,
     counts,
     dispatch_rows,
+    figures_text,
     golive_line,
     human_duration,
     problem_text,
@@ -42,6 +45,7 @@ from collector.views import (
     ward_summary,
 )
 from inventory import criteria, humane
+from inventory.naming import display_labels
 
 
 class ShareLinks:
@@ -174,6 +178,11 @@ async def ward_page(request: web.Request) -> web.Response:
     ward = state.wards[code]
     checks = []
     runtimes = ups_runtimes(state.samples(code))
+    names = functools.partial(display_labels, state.inventory, code, language=language)
+    # The figure beside its limit on every line, passing ones too.
+    readings = criteria.readings(
+        state.samples(code), ward.thresholds, now,
+        criteria.agent_silent_after_seconds(ward.thresholds, state.report_interval_seconds))
     for check in criteria.CHECKS:
         outcome = ward.outcomes.get(check.name)
         ok = None if outcome is None else outcome.ok
@@ -186,18 +195,28 @@ async def ward_page(request: web.Request) -> web.Response:
         elif shown == "not_configured":
             key = f"unconfigured.{check.name}"
             note = translate(key if key in MESSAGES else "unconfigured.other", language)
+        problems = []
+        for item in outcome.failing if outcome else ():
+            text = problem_text(item, runtimes, language, now, state.inventory, code)
+            cause = cause_of(state, code, item)
+            problems.append(f"{text} ({translate('agent_check.cause', language, cause=cause)})"
+                            if cause else text)
         checks.append({
             "name": check.name,
             "ok": ok,
             "state": shown,
             "note": note,
-            "problems": [problem_text(i, runtimes, language, now, state.inventory, code)
-                         for i in outcome.failing]
-            if outcome else [],
+            "figures": (figures_text(readings.get(check.name, ()), check, language,
+                                     passed=shown == "pass", names=names)
+                        if shown in ("pass", "fail") else ""),
+            "problems": problems,
             "since": (translate("duration.ago", language, d=human_duration(now - since, language))
                       if since and ok is False and ward.last_report_at is not None else None),
             "hint": translate(f"hint.{check.name}", language),
         })
+    # What to act on first: failing checks, then those without a verdict, then the rest.
+    order = {"fail": 0, "stale": 1, "no_data": 2, "not_configured": 3, "pass": 4}
+    checks.sort(key=lambda c: order.get(str(c["state"]), 9))
     last = (translate("duration.ago", language,
                       d=human_duration(now - ward.last_report_at, language))
             if ward.last_report_at else translate("ward.never", language))

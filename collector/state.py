@@ -100,6 +100,9 @@ class WardState:
     expires_at: float = math.inf
     expired: set[tuple[str, str]] = field(default_factory=set)
     silent: bool | None = None
+    # What each measurement's probe said went wrong (its error), when it said anything:
+    # the cause shown beside a failing item.
+    errors: dict[tuple[str, str], str] = field(default_factory=dict)
     # Each check's state and the verdict's (``VERDICT``) as last written to the history.
     recorded_states: dict[str, str] = field(default_factory=dict)
 
@@ -193,7 +196,7 @@ class FleetState:
             return False
         touched: set[str] = set()
         newest = ward.last_report_at
-        for key, (index, (_, _, measured_at, _), series) in prepared.changes.items():
+        for key, (index, (_, _, measured_at, result), series) in prepared.changes.items():
             if fresh is not None and not fresh[index]:
                 continue
             current = ward.measurements.get(key)
@@ -204,6 +207,11 @@ class FleetState:
             judged = tuple(s for s in series if s[0] in criteria.INPUT_METRICS)
             ward.measurements[key] = (measured_at, judged, rendered)
             ward.series_counts[key] = len(series)
+            error = getattr(result, "error", None)
+            if error:
+                ward.errors[key] = str(error)[:300]
+            else:
+                ward.errors.pop(key, None)
             ward.expired.discard(key)
             touched.update(name for name, _ in rendered)
             if current is not None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from collector.i18n import Language, translate
+from collector.i18n import MESSAGES, Language, translate
 from collector.state import FleetState, WardState
 from inventory import criteria, humane
 from inventory.model import Inventory
@@ -186,3 +186,44 @@ def readiness_history(rows: list[tuple[str, str, bool]],
 def human_duration(seconds: float, language: Language) -> str:
     """An age in words, its largest whole unit (``inventory.humane``: as the alerts say)."""
     return humane.duration(max(0.0, seconds), language)
+
+
+def figures_text(items: Iterable[criteria.FailingItem], check: criteria.Check,
+                 language: Language, passed: bool,
+                 names: Callable[[Mapping[str, str]], dict[str, str]] | None = None) -> str:
+    """Each item's figures beside their limits, e.g. ``main: tải xuống 42Mbit/s ≥ 40Mbit/s,
+    tải lên ...``; a figure is named where its item has several. An item judged yes or no
+    (a device answers) shows by its name on a passing line, and not at all on a failing
+    one, whose problems name it. ``names``: the platform, link and device in words."""
+    grouped: dict[str, list[tuple[str, str]]] = {}
+    for item in items:
+        labels = item.labels if names is None else names(item.labels)
+        name = " ".join(labels[k] for k in check.item_labels if k in labels)
+        figures = grouped.setdefault(name, [])
+        reading = item.reading(language)
+        if reading:
+            figures.append((item.condition, reading))
+    parts = []
+    for name, figures in grouped.items():
+        texts = [reading if len(figures) == 1 else figure_named(check.name, condition, reading,
+                                                          language)
+                 for condition, reading in figures]
+        if texts:
+            parts.append(f"{name}: {', '.join(texts)}" if name else ", ".join(texts))
+        elif passed:
+            parts.append(name)
+    return "; ".join(part for part in parts if part)
+
+
+def figure_named(check: str, condition: str, reading: str, language: Language) -> str:
+    key = f"agent_check.figure.{check}.{condition}"
+    return f"{translate(key, language)} {reading}" if key in MESSAGES else reading
+
+
+def cause_of(state: FleetState, code: str, item: criteria.FailingItem) -> str | None:
+    """What the probes behind a failing item said went wrong (a timeout, an HTTP status,
+    a TLS error), from the ward's newest measurements; None when they said nothing."""
+    ward = state.wards[code]
+    causes = [ward.errors[key] for key, (_, judged, _) in ward.measurements.items()
+              if key in ward.errors and criteria.carries(item, judged)]
+    return "; ".join(dict.fromkeys(causes)) or None

@@ -752,6 +752,17 @@ def readings(
     return out
 
 
+def carries(item: FailingItem, samples: Iterable[Sample]) -> bool:
+    """Whether ``samples`` (one measurement's series) hold the figure ``item`` judges: its
+    metric with its labels. The measurement's probe error is then the item's cause."""
+    check = CHECKS_BY_NAME[item.check]
+    metrics = {c.metric for c in check.conditions if c.name == item.condition}
+    if check.missing is not None and check.missing.name == item.condition:
+        metrics.add(check.missing.metric)
+    return any(name in metrics and all(dict(labels).get(k) == v for k, v in item.labels.items())
+               for name, labels, _ in samples)
+
+
 def _stricter(condition: Condition, item: FailingItem, than: FailingItem) -> bool:
     if item.threshold is None or than.threshold is None:
         return False

@@ -209,9 +209,9 @@ def test_a_healthy_ward_is_ready_with_a_figure_beside_every_limit(inventory: Inv
     by_check = {line.check: line for line in lines}
     assert by_check["latency"].title == "Độ trễ"
     assert by_check["latency"].figures == "127.0.0.1: 12 ms ≤ 100 ms"
-    assert by_check["bandwidth"].figures == ("main: tải xuống 92 Mbit/s ≥ 80 Mbit/s, "
+    assert by_check["bandwidth"].figures == ("chính (VNPT): tải xuống 92 Mbit/s ≥ 80 Mbit/s, "
                                              "tải lên 88 Mbit/s ≥ 80 Mbit/s")
-    assert by_check["devices"].figures == "core-router; ups-1"
+    assert by_check["devices"].figures == "bộ định tuyến; bộ lưu điện (UPS)"
     assert all(line.figures for line in lines)
 
 

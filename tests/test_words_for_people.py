@@ -45,7 +45,13 @@ ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 UTC_TIME = re.compile(r"\bUTC\b|\d{2}:\d{2}(?::\d{2})?Z\b")
 
 
+# A failure's cause is the probe's own words, quoted as it said them (an HTTP status, a
+# timeout, an OS error) for the technician to search and report: not our sentence.
+QUOTED_CAUSE = re.compile(r"\((?:nguyên nhân|cause): [^()]*(?:\([^()]*\)[^()]*)*\)")
+
+
 def problems_in(text: str, language: str) -> list[str]:
+    text = QUOTED_CAUSE.sub("", text)
     found = []
     for pattern in (UNDERSCORED_KEY, DEVICE_OR_PLATFORM_ID, UNIT_WITHOUT_SPACE,
                     PROMETHEUS_DURATION, ISO_DATE, UTC_TIME):

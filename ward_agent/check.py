@@ -29,7 +29,7 @@ from typing import Any, TextIO
 import aiohttp
 
 from collector.i18n import MESSAGES, Language, translate
-from collector.views import human_duration, problem_text, ups_runtimes
+from collector.views import figures_text, human_duration, problem_text, ups_runtimes
 from inventory import criteria
 from inventory.load import SHIPPED_WARDS_CSV, read_wards_csv
 from inventory.model import Ward
@@ -143,17 +143,11 @@ def cause_of(item: criteria.FailingItem, reports: Iterable[Mapping[str, Any]],
     """What the probes behind a failing item said went wrong (a timeout, an HTTP status,
     a TLS error), from the reports whose series carry it; None when they said nothing
     beyond the figure itself."""
-    check = criteria.CHECKS_BY_NAME[item.check]
-    metrics = {c.metric for c in check.conditions if c.name == item.condition}
-    if check.missing is not None and check.missing.name == item.condition:
-        metrics.add(check.missing.metric)
     errors: list[str] = []
     for report in reports:
         result = PROBES[report["kind"]].result_type.model_validate(report["result"])
-        series = series_for(report["kind"], report["target"], result, ward)
-        if result.error and result.error not in errors and any(
-                name in metrics and all(dict(labels).get(k) == v for k, v in item.labels.items())
-                for name, labels, _ in series):
+        if result.error and result.error not in errors and criteria.carries(
+                item, series_for(report["kind"], report["target"], result, ward)):
             errors.append(result.error)
     return "; ".join(errors) or None
 
@@ -175,36 +169,6 @@ def verdict(config: AgentConfig, reports: list[dict[str, Any]],
 
 
 # --- in words
-
-
-def _items_text(items: Iterable[criteria.FailingItem], check: criteria.Check,
-                language: Language, passed: bool) -> str:
-    """Each item's figures beside their limits, e.g. ``main: tải xuống 42Mbit/s ≥ 40Mbit/s,
-    tải lên ...``; a figure is named where its item has several. An item judged yes or no
-    (a device answers) shows by its name on a passing line, and not at all on a failing
-    one, whose problems name it."""
-    grouped: dict[str, list[tuple[str, str]]] = {}
-    for item in items:
-        name = " ".join(item.labels[k] for k in check.item_labels if k in item.labels)
-        figures = grouped.setdefault(name, [])
-        reading = item.reading(language)
-        if reading:
-            figures.append((item.condition, reading))
-    parts = []
-    for name, figures in grouped.items():
-        texts = [reading if len(figures) == 1 else _named(check.name, condition, reading,
-                                                          language)
-                 for condition, reading in figures]
-        if texts:
-            parts.append(f"{name}: {', '.join(texts)}" if name else ", ".join(texts))
-        elif passed:
-            parts.append(name)
-    return "; ".join(part for part in parts if part)
-
-
-def _named(check: str, condition: str, reading: str, language: Language) -> str:
-    key = f"agent_check.figure.{check}.{condition}"
-    return f"{translate(key, language)} {reading}" if key in MESSAGES else reading
 
 
 @dataclass(frozen=True)
@@ -249,8 +213,10 @@ def checklist_lines(checklist: Checklist, language: Language) -> list[Line]:
             check=check.name, state=outcome.state,
             mark=translate(f"state.{outcome.state}", language).upper(),
             title=translate(f"check.{check.name}", language),
-            figures=_items_text(checklist.readings.get(check.name, ()), check, language,
-                                passed=outcome.state == "pass"),
+            figures=figures_text(
+                checklist.readings.get(check.name, ()), check, language,
+                passed=outcome.state == "pass",
+                names=functools.partial(ward_labels, checklist.ward, language=language)),
             details=tuple(details),
         ))
     return lines
