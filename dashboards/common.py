@@ -138,6 +138,20 @@ CLUSTER = variable("cluster", "Cụm kỹ thuật / Cluster",
                    'label_values(sansang_ward_info{province=~"$province"}, cluster)')
 
 
+# --- names for people
+
+
+def named_platforms(expr: str) -> str:
+    """``expr`` (by platform) with each platform's name (sansang_platform_info), for the
+    legend ``{{name}}``: people read "Hệ thống giải quyết TTHC", not "procedures"."""
+    return f"({expr}) * on(platform) group_left(name) sansang_platform_info"
+
+
+def named_links(expr: str) -> str:
+    """``expr`` (by ward and link) with the link's name, "chính (VNPT)"."""
+    return f"({expr}) * on(ward, link) group_left(name) sansang_link_info"
+
+
 # --- value mappings
 
 

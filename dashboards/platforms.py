@@ -24,6 +24,7 @@ from dashboards.common import (
     Settings,
     coloured_cells,
     dashboard,
+    named_platforms,
     override,
     selected,
     stat,
@@ -46,13 +47,14 @@ def build(settings: Settings, platform_names: Mapping[str, str] | None = None) -
     layout = Layout()
     layout.add(stat(
         "Tỷ lệ phường truy cập được / Wards reaching each platform",
-        [Query(f"avg by (platform) ({selected(PLATFORM_UP)})", "{{platform}}")],
+        [Query(named_platforms(f"avg by (platform) ({selected(PLATFORM_UP)})"), "{{name}}")],
         unit="percentunit", decimals=1, text_mode="value_and_name", color_mode="background",
         steps=[step(RED), step(ORANGE, 0.9), step(GREEN, 1.0)],
     ), 12, 5)
     layout.add(stat(
         "Số phường không truy cập được / Wards failing each platform",
-        [Query(f"sum by (platform) ({selected(f'1 - {PLATFORM_UP}')})", "{{platform}}")],
+        [Query(named_platforms(f"sum by (platform) ({selected(f'1 - {PLATFORM_UP}')})"),
+               "{{name}}")],
         text_mode="value_and_name", steps=[step(GREEN), step(RED, 1.0)],
     ), 12, 5)
 
@@ -72,20 +74,23 @@ def build(settings: Settings, platform_names: Mapping[str, str] | None = None) -
 
     layout.add(timeseries(
         "Thời gian phản hồi (p90) / Response time across wards (p90)",
-        [Query(f"quantile by (platform) (0.9, {selected('sansang_platform_response_seconds')})",
-               "{{platform}}")],
+        [Query(named_platforms("quantile by (platform) "
+                               f"(0.9, {selected('sansang_platform_response_seconds')})"),
+               "{{name}}")],
         unit="s", steps=settings.steps("platforms", "slow"),
     ), 8, 8)
     layout.add(timeseries(
         "Phường lỗi theo thời gian / Wards failing over time",
-        [Query(f"sum by (platform) ({selected(f'1 - {PLATFORM_UP}')})", "{{platform}}")],
+        [Query(named_platforms(f"sum by (platform) ({selected(f'1 - {PLATFORM_UP}')})"),
+               "{{name}}")],
         minimum=0,
     ), 8, 8)
     layout.add(stat(
         "Chứng chỉ TLS còn (ít nhất) / TLS days left (least)",
-        [Query("(min by (platform) "
-               f"({selected('sansang_platform_tls_expiry_timestamp_seconds')}) - time()) / 86400",
-               "{{platform}}")],
+        [Query(named_platforms(
+            "(min by (platform) "
+            f"({selected('sansang_platform_tls_expiry_timestamp_seconds')}) - time()) / 86400"),
+               "{{name}}")],
         unit="d", decimals=0, text_mode="value_and_name",
         steps=settings.steps("platforms", "tls_expiry", unit=DAY_SECONDS),
     ), 8, 8)

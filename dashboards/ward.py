@@ -26,6 +26,8 @@ from dashboards.common import (
     coloured_cells,
     dashboard,
     limit_query,
+    named_links,
+    named_platforms,
     override,
     stat,
     step,
@@ -75,10 +77,11 @@ def _bandwidth(direction: str) -> list[Query]:
     contract = f"sansang_link_contract_{direction}_bytes_per_second{{{W}}} * 8"
     limit = limit_query("bandwidth", direction, W).expr
     return [
-        Query(f"sansang_bandwidth_{direction}_bytes_per_second{{{W}}} * 8",
-              "{{link}} đo được / measured"),
-        Query(contract, "{{link}} hợp đồng / contract"),
-        Query(f"{contract} * on() group_left() {limit}", "{{link}} tối thiểu / minimum"),
+        Query(named_links(f"sansang_bandwidth_{direction}_bytes_per_second{{{W}}} * 8"),
+              "{{name}} đo được / measured"),
+        Query(named_links(contract), "{{name}} hợp đồng / contract"),
+        Query(named_links(f"{contract} * on() group_left() {limit}"),
+              "{{name}} tối thiểu / minimum"),
     ]
 
 
@@ -141,10 +144,12 @@ def build(settings: Settings) -> Dashboard:
 
     layout.row("Hệ thống dùng chung / Platforms")
     layout.add(stat("Truy cập / Reachable",
-                    [Query(f"max by (platform) (sansang_platform_up{{{W}}})", "{{platform}}")],
+                    [Query(named_platforms(f"max by (platform) (sansang_platform_up{{{W}}})"),
+                           "{{name}}")],
                     mappings=[UP], text_mode="value_and_name", color_mode="background"), 8, 8)
     layout.add(_limited("Thời gian phản hồi / Response time",
-                        [Query(f"sansang_platform_response_seconds{{{W}}}", "{{platform}}")],
+                        [Query(named_platforms(f"sansang_platform_response_seconds{{{W}}}"),
+                               "{{name}}")],
                         "platforms", "slow", unit="s"), 10, 8)
     layout.add(stat(
         "Chứng chỉ TLS còn / TLS days left",
