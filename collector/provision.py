@@ -119,6 +119,9 @@ def readiness_section(inventory: Inventory, ward_code: str) -> dict[str, Any]:
         "links": [link.model_dump() for link in ward.links],
         "devices": [device.model_dump(exclude_none=True) for device in ward.devices],
         "ntp_servers": list(ward.ntp_servers),
+        # The platforms as people name them, for the check's sentences.
+        "platform_names": {p: platform.name for p, platform in inventory.platforms.items()
+                           if platform.name},
     }
 
 

@@ -174,3 +174,32 @@ def test_the_dispatch_csv_reads_in_the_readers_language() -> None:
     assert header[0] == "Mã đơn vị" and line[3] == "Nghiêm trọng"
     assert line[4] == "Tỷ lệ mất gói tin" and re.fullmatch(r"\d\d:\d\d \d\d/\d\d/\d{4}",
                                                             line[6])
+
+
+def test_the_field_checks_lines_speak_in_peoples_words(tmp_path: Path) -> None:
+    """``agent.py check``'s lines and verdict for a healthy and a failing ward, in both
+    languages, with the readiness section provisioning writes."""
+    from tests.test_check_agrees import EQUIPPED, INVENTORY_YAML, NOW, agent_config, healthy
+    from ward_agent.check import checklist_lines, evaluate, silent_after_seconds, verdict_line
+
+    path = tmp_path / "lab.yaml"
+    named = INVENTORY_YAML  # the shipped platforms' names, as a real inventory has them
+    for platform in load_inventory(DEFAULT_INVENTORY).platforms.items():
+        named = re.sub(rf'({platform[0]}: {{url: "[^"]*")}}',
+                       rf'\1, name: "{platform[1].name}"}}', named)
+    path.write_text(named, encoding="utf-8")
+    inventory = load_inventory(path)
+    config = agent_config(inventory, EQUIPPED)
+    found: dict[str, list[str]] = {}
+    for name, reports in (("healthy", healthy()),
+                          ("failing", healthy(loss=0.35, down="procedures",
+                                              router_up=False))):
+        checklist = evaluate(config, reports, NOW, silent_after_seconds(config))
+        for language in LANGUAGES:
+            lines = checklist_lines(checklist, language)  # type: ignore[arg-type]
+            text = "\n".join([*(f"{line.mark} {line.title} {line.figures} "
+                                + " ".join(line.details) for line in lines),
+                              verdict_line(checklist, language)])  # type: ignore[arg-type]
+            if problems := problems_in(text, language):
+                found[f"{name} {language}"] = problems
+    assert found == {}

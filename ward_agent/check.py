@@ -16,6 +16,7 @@ agent's spool, so nothing is lost).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import sqlite3
@@ -105,6 +106,7 @@ class Checklist:
     now: float
     # For a check with no data: what the probes that would have measured it said.
     unmeasured: dict[str, str]
+    platform_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
@@ -131,7 +133,7 @@ def evaluate(config: AgentConfig, reports: list[dict[str, Any]], now: float,
                   if outcome.state == "no_data"
                   and (error := failed_probes(criteria.CHECKS_BY_NAME[name], reports))}
     return Checklist(ward, outcomes, readings, causes, ups_runtimes([s for s, _ in timed]),
-                     now, unmeasured)
+                     now, unmeasured, config.readiness.platform_names)
 
 
 def item_key(item: criteria.FailingItem) -> ItemKey:
@@ -184,6 +186,16 @@ class Line:
     details: tuple[str, ...]
 
 
+def _named_labels(checklist: Checklist, language: Language,
+                  labels: Mapping[str, str]) -> dict[str, str]:
+    """A problem's labels in people's words: the ward's links and devices, the platforms
+    by the names ``readiness.platform_names`` gives."""
+    named = ward_labels(checklist.ward, labels, language)
+    if "platform" in named:
+        named["platform"] = checklist.platform_names.get(named["platform"], named["platform"])
+    return named
+
+
 def checklist_lines(checklist: Checklist, language: Language) -> list[Line]:
     lines = []
     for check in criteria.CHECKS:
@@ -193,7 +205,7 @@ def checklist_lines(checklist: Checklist, language: Language) -> list[Line]:
             for item in outcome.failing:
                 text = problem_text(
                     item, checklist.runtimes, language, checklist.now,
-                    names=functools.partial(ward_labels, checklist.ward, language=language))
+                    names=functools.partial(_named_labels, checklist, language))
                 cause = checklist.causes.get(item_key(item))
                 if cause is None and item.value is None:
                     cause = translate("agent_check.not_probed", language)
@@ -216,7 +228,7 @@ def checklist_lines(checklist: Checklist, language: Language) -> list[Line]:
             figures=figures_text(
                 checklist.readings.get(check.name, ()), check, language,
                 passed=outcome.state == "pass",
-                names=functools.partial(ward_labels, checklist.ward, language=language)),
+                names=functools.partial(_named_labels, checklist, language)),
             details=tuple(details),
         ))
     return lines

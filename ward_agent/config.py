@@ -208,6 +208,9 @@ class ReadinessProfile(Strict):
     ntp_servers: tuple[str, ...] = Field(
         default=(), examples=[["ntp1.city.example"]],
         description="NTP servers the ward's clock is checked against.")
+    platform_names: dict[str, str] = Field(
+        default_factory=dict, examples=[{"procedures": "Hệ thống giải quyết TTHC"}],
+        description="The shared platforms' names as people say them, by platform id.")
 
 
 class SpoolSettings(Strict):
