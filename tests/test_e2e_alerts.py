@@ -57,6 +57,11 @@ def lab_inventory(path: Path) -> tuple[Path, list[str], str]:
                                                          "cluster"})}
         for code in codes
     }
+    # Only the teams of these wards' clusters (and the NOC): a team must name a cluster
+    # the ward list has.
+    clusters = {shipped.wards[code].cluster for code in codes}
+    document["teams"] = {team_id: team for team_id, team in document["teams"].items()
+                         if team.get("everything") or set(team.get("clusters", ())) <= clusters}
     path.write_text(yaml.safe_dump(document, allow_unicode=True))
     return path, codes[:-1], real_ward
 
