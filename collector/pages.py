@@ -43,6 +43,7 @@ from collector.views import (
     ups_runtimes,
     ward_list,
     ward_summary,
+    with_cause,
 )
 from inventory import criteria, humane
 from inventory.naming import display_labels
@@ -197,10 +198,9 @@ async def ward_page(request: web.Request) -> web.Response:
             note = translate(key if key in MESSAGES else "unconfigured.other", language)
         problems = []
         for item in outcome.failing if outcome else ():
-            text = problem_text(item, runtimes, language, now, state.inventory, code)
-            cause = cause_of(state, code, item)
-            problems.append(f"{text} ({translate('agent_check.cause', language, cause=cause)})"
-                            if cause else text)
+            problems.append(with_cause(
+                problem_text(item, runtimes, language, now, state.inventory, code),
+                cause_of(state, code, item), language))
         checks.append({
             "name": check.name,
             "ok": ok,

@@ -73,8 +73,11 @@ def problem_text(item: criteria.FailingItem, runtimes: dict[str, float],
 
 def failing_checks(ward: WardState, language: Language,
                    runtimes: dict[str, float] | None = None,
-                   inventory: Inventory | None = None, code: str = "") -> list[FailingCheck]:
-    runtimes = runtimes or {}
+                   inventory: Inventory | None = None, code: str = "",
+                   causes: Mapping[int, str] | None = None) -> list[FailingCheck]:
+    """The ward's failing checks, each problem with its probe's cause (``causes``: by the
+    failing item's id())."""
+    runtimes, causes = runtimes or {}, causes or {}
     out = []
     for name, outcome in ward.outcomes.items():
         if outcome.ok is not False:
@@ -85,7 +88,8 @@ def failing_checks(ward: WardState, language: Language,
             title=check.title_vi if language == "vi" else check.title_en,
             severity=check.severity,
             since=None if ward.last_report_at is None else ward.check_since.get(name, 0.0),
-            problems=[problem_text(item, runtimes, language, inventory=inventory, ward=code)
+            problems=[with_cause(problem_text(item, runtimes, language, inventory=inventory,
+                                              ward=code), causes.get(id(item)), language)
                       for item in outcome.failing],
         ))
     return sorted(out, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9),
@@ -96,8 +100,10 @@ def ward_summary(state: FleetState, code: str, language: Language) -> dict[str, 
     """One ward as the API, the board and the export show it."""
     ward = state.wards[code]
     info = state.inventory.wards[code]
+    causes = {id(item): cause for outcome in ward.outcomes.values()
+              for item in outcome.failing if (cause := cause_of(state, code, item))}
     failing = failing_checks(ward, language, ups_runtimes(state.samples(code)),
-                             state.inventory, code)
+                             state.inventory, code, causes)
     return {
         "code": code,
         "name": info.name,
@@ -227,3 +233,8 @@ def cause_of(state: FleetState, code: str, item: criteria.FailingItem) -> str | 
     causes = [ward.errors[key] for key, (_, judged, _) in ward.measurements.items()
               if key in ward.errors and criteria.carries(item, judged)]
     return "; ".join(dict.fromkeys(causes)) or None
+
+
+def with_cause(text: str, cause: str | None, language: Language) -> str:
+    """A problem sentence and, quoted after it, what the probe said went wrong."""
+    return f"{text} ({translate('agent_check.cause', language, cause=cause)})" if cause else text

@@ -30,7 +30,13 @@ from typing import Any, TextIO
 import aiohttp
 
 from collector.i18n import MESSAGES, Language, translate
-from collector.views import figures_text, human_duration, problem_text, ups_runtimes
+from collector.views import (
+    figures_text,
+    human_duration,
+    problem_text,
+    ups_runtimes,
+    with_cause,
+)
 from inventory import criteria
 from inventory.load import SHIPPED_WARDS_CSV, read_wards_csv
 from inventory.model import Ward
@@ -209,8 +215,7 @@ def checklist_lines(checklist: Checklist, language: Language) -> list[Line]:
                 cause = checklist.causes.get(item_key(item))
                 if cause is None and item.value is None:
                     cause = translate("agent_check.not_probed", language)
-                details.append(f"{text} ({translate('agent_check.cause', language, cause=cause)})"
-                               if cause else text)
+                details.append(with_cause(text, cause, language))
         elif outcome.state == "stale" and outcome.newest_at is not None:
             details.append(translate("agent_check.stale", language,
                                      d=human_duration(checklist.now - outcome.newest_at,
