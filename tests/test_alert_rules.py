@@ -249,10 +249,10 @@ def test_the_message_names_the_ward_the_problem_the_runbook_and_the_page(tmp_pat
                        "name": "Phường Tân Sơn Nhất", "cluster": "Quận Tân Bình",
                        "link": "main", "severity": "warning"},
             "annotations": {
-                "summary": "Phường Tân Sơn Nhất: tốc độ tải xuống trên đường truyền main chỉ "
-                           "đạt 42Mbit/s, cần tối thiểu 80Mbit/s",
+                "summary": "Phường Tân Sơn Nhất: tốc độ tải xuống trên đường truyền chính "
+                           "(VNPT) chỉ đạt 42 Mbit/s, cần tối thiểu 80 Mbit/s",
                 "description": "Ward Phường Tân Sơn Nhất (26968, Quận Tân Bình): download on "
-                               "link main is 42Mbit/s; it needs at least 80Mbit/s.",
+                               "the main (VNPT) link is 42 Mbit/s; it needs at least 80 Mbit/s.",
                 "runbook_url": DEFAULT_RUNBOOK_BASE_URL + "/WardBandwidthBelowContract.md",
                 "ward_url": "https://sansang.hcmc.invalid/ward/26968",
             },
@@ -275,7 +275,8 @@ def test_the_message_names_the_ward_the_problem_the_runbook_and_the_page(tmp_pat
     assert render("sansang.email.subject.vi").strip() == (
         "[sansang] 🔴 1 sự cố — Phường Tân Sơn Nhất (26968, Quận Tân Bình)")
     text = render("sansang.text.vi")
-    assert "42Mbit/s, cần tối thiểu 80Mbit/s" in text
+    assert "42 Mbit/s, cần tối thiểu 80 Mbit/s" in text
+    assert "• [cảnh báo] Phường Tân Sơn Nhất" in text  # the severity in words
     assert "Từ: 15:15 20/06/2025 (giờ Việt Nam)" in text
     assert DEFAULT_RUNBOOK_BASE_URL + "/WardBandwidthBelowContract.md" in text
     assert "Trang của phường: https://sansang.hcmc.invalid/ward/26968" in text

@@ -138,8 +138,8 @@ async def test_a_clock_five_seconds_behind_fails_readiness_on_the_ward_page(
     ward_entry = next(w for w in wards["wards"] if w["code"] == "10001")
     assert ward_entry["checks"]["clock"] is False
     problem = next(f for f in ward_entry["failing"] if f["check"] == "clock")["problems"][0]
-    assert f"off time server {address}" in problem and "the limit is 1s" in problem
-    assert "Đồng hồ máy tính" in page and "vượt ngưỡng 1s" in page
+    assert f"off time server {address}" in problem and "the limit is 1 second" in problem
+    assert "Đồng hồ máy tính" in page and "vượt ngưỡng 1 giây" in page
     exported = re.search(
         rf'^sansang_clock_offset_seconds{{ward="10001",server="{re.escape(address)}"}} (\S+)$',
         metrics, re.MULTILINE)
