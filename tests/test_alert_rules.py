@@ -281,4 +281,4 @@ def test_the_message_names_the_ward_the_problem_the_runbook_and_the_page(tmp_pat
     assert DEFAULT_RUNBOOK_BASE_URL + "/WardBandwidthBelowContract.md" in text
     assert "Trang của phường: https://sansang.hcmc.invalid/ward/26968" in text
     assert "download on link main" not in text
-    assert "download on link main" in render("sansang.text.en")
+    assert "download on the main (VNPT) link" in render("sansang.text.en")
