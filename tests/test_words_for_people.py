@@ -50,8 +50,12 @@ UTC_TIME = re.compile(r"\bUTC\b|\d{2}:\d{2}(?::\d{2})?Z\b")
 QUOTED_CAUSE = re.compile(r"\((?:nguyên nhân|cause): [^()]*(?:\([^()]*\)[^()]*)*\)")
 
 
+URL = re.compile(r"https?://\S+")
+
+
 def problems_in(text: str, language: str) -> list[str]:
-    text = QUOTED_CAUSE.sub("", text)
+    # Addresses (a signed link's key) and a probe's quoted words are not our sentences.
+    text = QUOTED_CAUSE.sub("", URL.sub("", text))
     found = []
     for pattern in (UNDERSCORED_KEY, DEVICE_OR_PLATFORM_ID, UNIT_WITHOUT_SPACE,
                     PROMETHEUS_DURATION, ISO_DATE, UTC_TIME):
