@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import get_args
 
 import pytest
 
@@ -10,8 +11,17 @@ from inventory.criteria import (
     CHECKS,
     CHECKS_BY_NAME,
     INPUT_METRICS,
+    LIMIT_METRIC,
     NOT_READY,
+    STATES,
+    Check,
+    Condition,
     FailingItem,
+    Measure,
+    Missing,
+    Only,
+    State,
+    Unit,
     _input_metrics,
     agent_silent_after_seconds,
     evaluate_ward,
@@ -19,6 +29,7 @@ from inventory.criteria import (
     humanize,
     humanize_duration,
     humanize_percentage,
+    limit_samples,
     limit_value,
     ward_ready,
 )
@@ -450,3 +461,113 @@ def test_a_failing_item_without_figures_says_so():
     unknown = FailingItem("latency", "rtt_avg", {"target": "10.77.0.1"}, None, None)
     assert unknown.describe("en") == (
         "average round-trip time to 10.77.0.1 is ?, above the limit of ?")
+
+
+def test_each_alert_stays_firing_long_enough_that_a_value_at_its_limit_pages_once():
+    # keep_firing_for of each check, then of each condition that sets its own.
+    table = {
+        check.name: (check.keep_firing_for, {
+            condition.name: condition.keep_firing_for
+            for condition in check.conditions if condition.keep_firing_for
+        })
+        for check in CHECKS
+    }
+    assert table == {
+        # A dead agent pages at once and resolves soon after it reports again.
+        "agent": ("5m", {"silent": "1m"}),
+        # Ten-minute means hovering at their limit: a quarter of an hour of grace.
+        "latency": ("5m", {"rtt_avg": "15m"}),
+        "jitter": ("5m", {"jitter": "15m"}),
+        "loss": ("5m", {"outage": "2m", "heavy": "5m", "loss": "15m"}),
+        "bandwidth": ("5m", {}),
+        "platforms": ("5m", {}),
+        "dns": ("5m", {}),
+        "devices": ("5m", {}),
+        "power": ("5m", {}),
+        "clock": ("5m", {}),
+    }
+
+
+def test_a_condition_holds_back_only_milder_conditions_of_its_own_check():
+    inhibitions = {
+        (check.name, condition.name): condition.inhibits
+        for check in CHECKS for condition in check.conditions if condition.inhibits
+    }
+    assert inhibitions == {
+        ("loss", "outage"): ("heavy", "loss"),
+        ("loss", "heavy"): ("loss",),
+        ("platforms", "down"): ("slow", "tls_expiry"),
+        ("power", "on_battery"): ("charge", "runtime"),
+    }
+    for (check, name), held_back in inhibitions.items():
+        own = {condition.name for condition in CHECKS_BY_NAME[check].conditions}
+        assert set(held_back) <= own - {name}
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=[c.name for c in CHECKS])
+def test_every_condition_is_measured_and_printed_in_a_way_the_verdicts_know(check):
+    for condition in check.conditions:
+        assert condition.measure in get_args(Measure)
+        assert condition.unit in get_args(Unit)
+
+
+@pytest.mark.parametrize(("check", "condition", "text"), [
+    ("jitter", "jitter", "jitter to t is 31 ms, above the limit of 30 ms"),
+    ("loss", "outage", "the line is down: 100% of packets lost to every core host"),
+    ("loss", "heavy", "heavy packet loss to t: 30%, the limit for heavy loss is 20%"),
+    ("loss", "loss", "packet loss to t is 2%, above the limit of 1%"),
+    ("bandwidth", "upload", "upload on link t is 40 Mbit/s; it needs at least 80 Mbit/s"),
+    ("platforms", "slow", "platform t answers in 2.5 seconds, above the limit of 2 seconds"),
+    ("platforms", "tls_expiry", "the TLS certificate of platform t expires in 13 days; "
+                                "it must stay valid for at least 14 days"),
+    ("dns", "slow", "resolver t answers in 250 ms, above the limit of 200 ms"),
+    ("power", "charge", "UPS t battery charge is 40%; it needs at least 50%"),
+    ("power", "runtime", "UPS t can run for only 10 minutes on battery; it needs at least "
+                         "15 minutes"),
+    ("clock", "offset", "the clock is 1.5 seconds off time server t; the limit is 1 second"),
+])
+def test_each_failing_measurement_prints_its_figures_in_its_own_unit(check, condition, text):
+    [(value, limit)] = [(f[6], f[7]) for f in FAILURES if (f[0], f[4]) == (check, condition)]
+    labels = dict.fromkeys(CHECKS_BY_NAME[check].item_labels, "t")
+    assert FailingItem(check, condition, labels, value, limit).describe("en") == text
+
+
+def test_the_states_listed_are_every_state_a_check_can_be_in():
+    assert STATES == get_args(State)
+
+
+def test_each_threshold_is_exported_as_one_limit_series_named_by_check_and_condition():
+    limits = {dict(labels)["check"] + "/" + dict(labels)["condition"]: value
+              for name, labels, value in limit_samples(DEFAULTS, 30)
+              if name == LIMIT_METRIC}
+    # Constant limits (a platform is up, a UPS is not on battery) are not thresholds.
+    assert set(limits) == {
+        "agent/silent", "latency/rtt_avg", "jitter/jitter", "loss/heavy", "loss/loss",
+        "bandwidth/download", "bandwidth/upload", "platforms/slow", "platforms/tls_expiry",
+        "dns/slow", "power/charge", "power/runtime", "clock/offset",
+    }
+    assert len(limit_samples(DEFAULTS)) == len(limits)
+    assert (limits["agent/silent"], limits["latency/rtt_avg"], limits["platforms/tls_expiry"]) == (
+        90, 0.1, 14 * DAY)
+
+
+def a_check_of_listed_items() -> Check:
+    """A check whose condition judges only listed items and whose expected items are
+    named by another series: none of its lists is the metric of a condition."""
+    return Check(
+        name="listed", alert="WardListed", severity="warning", for_="1m", title_vi="t",
+        title_en="t", hint_en="h", item_labels=("device",),
+        conditions=(Condition(name="up", metric="sansang_x_up", passes_when="==",
+                              threshold=1.0, unit="state", problem_vi="p", problem_en="p",
+                              only=Only("sansang_x_info", ("device",), {"critical": "true"})),),
+        missing=Missing(name="not_measured", metric="sansang_x_seen", problem_vi="p",
+                        problem_en="p", label="device", listed_by="sansang_x_list"),
+    )
+
+
+def test_a_check_reads_its_item_lists_and_expected_items_even_when_no_condition_names_them():
+    check = a_check_of_listed_items()
+    assert _input_metrics([check]) == {"sansang_x_up", "sansang_x_info", "sansang_x_seen",
+                                       "sansang_x_list"}
+    # What makes the check stale when old: the measurements, not the lists.
+    assert check.measured_metrics == {"sansang_x_up", "sansang_x_seen"}
