@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -571,3 +572,10 @@ def test_a_check_reads_its_item_lists_and_expected_items_even_when_no_condition_
                                        "sansang_x_list"}
     # What makes the check stale when old: the measurements, not the lists.
     assert check.measured_metrics == {"sansang_x_up", "sansang_x_seen"}
+
+
+@pytest.mark.parametrize("alert", [*CHECKS, NOT_READY], ids=[c.alert for c in [*CHECKS, NOT_READY]])
+def test_each_runbook_is_headed_with_its_alert_and_titles_in_both_languages(alert):
+    runbook = Path(__file__).parent.parent / alert.runbook
+    heading = runbook.read_text(encoding="utf-8").splitlines()[0]
+    assert heading == f"# {alert.alert} — {alert.title_vi} / {alert.title_en}"
