@@ -23,7 +23,9 @@ from inventory.criteria import (
     State,
     Unit,
     _input_metrics,
+    _stricter,
     agent_silent_after_seconds,
+    carries,
     evaluate_ward,
     format_value,
     humanize,
@@ -31,6 +33,7 @@ from inventory.criteria import (
     humanize_percentage,
     limit_samples,
     limit_value,
+    readings,
     ward_ready,
 )
 from inventory.model import Thresholds
@@ -578,3 +581,65 @@ def test_a_check_reads_its_item_lists_and_expected_items_even_when_no_condition_
     # What makes the check stale when old: the measurements, not the lists.
     assert check.measured_metrics == {"sansang_x_up", "sansang_x_seen"}
 
+
+
+def figures(samples: list[Sample]) -> dict[str, list[tuple[str, dict[str, str], str | None]]]:
+    judged = readings(samples, DEFAULTS, NOW, agent_silent_after_seconds(DEFAULTS))
+    return {name: [(i.condition, dict(i.labels), i.reading("en")) for i in items]
+            for name, items in judged.items()}
+
+
+def test_readings_show_every_judged_figure_beside_its_limit_passing_or_failing():
+    shown = figures(healthy())
+    assert shown["agent"] == [("silent", {}, "30 seconds ≤ 45 seconds")]
+    assert shown["bandwidth"] == [("download", {"link": "main"}, "88 Mbit/s ≥ 80 Mbit/s"),
+                                  ("upload", {"link": "main"}, "88 Mbit/s ≥ 80 Mbit/s")]
+    assert shown["power"] == [("on_battery", {"device": "ups-1"}, None),
+                              ("charge", {"device": "ups-1"}, "100% ≥ 50%"),
+                              ("runtime", {"device": "ups-1"}, "1 hour ≥ 15 minutes")]
+    assert set(shown) == set(CHECKS_BY_NAME)
+
+
+def test_a_loss_judged_three_ways_shows_one_figure_against_the_strictest_limit():
+    # The cut line judges every target at once and adds no figure; heavy loss (20 %) and
+    # the normal limit (1 %) judge the same figure, shown once against 1 %.
+    for loss, text in ((0.0, "0% ≤ 1%"), (0.3, "30% ≤ 1%"), (1.0, "100% ≤ 1%")):
+        samples = changed(healthy(), "sansang_icmp_loss_ratio", loss, target="10.77.0.1")
+        assert figures(samples)["loss"] == [("loss", {"target": "10.77.0.1"}, text)]
+
+
+def test_for_a_lower_bound_the_higher_limit_is_the_stricter():
+    [charge] = [c for c in CHECKS_BY_NAME["power"].conditions if c.name == "charge"]
+    [rtt] = CHECKS_BY_NAME["latency"].conditions
+    high = FailingItem("power", "charge", {}, 0.4, 0.6)
+    low = FailingItem("power", "charge", {}, 0.4, 0.5)
+    assert _stricter(charge, high, low) and not _stricter(charge, low, high)
+    assert _stricter(rtt, low, high) and not _stricter(rtt, high, low)
+    assert not _stricter(rtt, FailingItem("latency", "rtt_avg", {}, None, None), high)
+    assert not _stricter(rtt, high, FailingItem("latency", "rtt_avg", {}, None, None))
+
+
+def test_a_reading_puts_the_value_beside_its_limit_with_the_sign_that_passes():
+    assert FailingItem("latency", "rtt_avg", {}, 0.11, 0.1).reading() == "110 ms ≤ 100 ms"
+    assert FailingItem("loss", "heavy", {}, 0.3, 0.2).reading("en") == "30% < 20%"
+    assert FailingItem("bandwidth", "upload", {}, 5e6, 10e6).reading() == (
+        "40 Mbit/s ≥ 80 Mbit/s")
+    assert FailingItem("platforms", "slow", {}, 2.5, 2.0).reading("vi") == "2,5 giây ≤ 2 giây"
+
+
+def test_a_yes_or_no_condition_or_an_item_never_measured_has_no_reading():
+    assert FailingItem("platforms", "down", {}, 0.0, 1.0).reading() is None
+    assert FailingItem("platforms", "not_measured", {}, None, None).reading() is None
+    assert FailingItem("latency", "rtt_avg", {}, None, 0.1).reading() is None
+    assert FailingItem("latency", "rtt_avg", {}, 0.11, None).reading() is None
+
+
+def test_a_measurement_carries_the_figure_of_its_own_metric_and_item_only():
+    slow = FailingItem("latency", "rtt_avg", {"target": "10.77.0.1"}, 0.2, 0.1)
+    assert carries(slow, [sample("sansang_icmp_rtt_avg_seconds", 0.2, target="10.77.0.1")])
+    assert not carries(slow, [sample("sansang_icmp_rtt_avg_seconds", 0.2, target="10.77.0.2")])
+    assert not carries(slow, [sample("sansang_icmp_jitter_seconds", 0.2, target="10.77.0.1")])
+    never = FailingItem("platforms", "not_measured", {"platform": "video"}, None, None)
+    assert carries(never, [sample("sansang_platform_up", 0, platform="video")])
+    assert not carries(never, [sample("sansang_platform_response_seconds", 1,
+                                      platform="video")])
