@@ -615,6 +615,10 @@ def test_for_a_lower_bound_the_higher_limit_is_the_stricter():
     low = FailingItem("power", "charge", {}, 0.4, 0.5)
     assert _stricter(charge, high, low) and not _stricter(charge, low, high)
     assert _stricter(rtt, low, high) and not _stricter(rtt, high, low)
+    [_, heavy, _] = CHECKS_BY_NAME["loss"].conditions
+    assert _stricter(heavy, low, high) and not _stricter(heavy, high, low)
+    # An equal limit is not stricter: the figure first shown stays.
+    assert not _stricter(rtt, low, low) and not _stricter(charge, high, high)
     assert not _stricter(rtt, FailingItem("latency", "rtt_avg", {}, None, None), high)
     assert not _stricter(rtt, high, FailingItem("latency", "rtt_avg", {}, None, None))
 
