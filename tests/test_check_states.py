@@ -66,6 +66,14 @@ def test_a_speed_test_from_last_night_is_still_todays() -> None:
     assert evaluate(timed)["bandwidth"].state == "stale"
 
 
+def test_a_speed_test_stays_fresh_for_exactly_26_hours() -> None:
+    contract = (sample("sansang_link_contract_download_bytes_per_second", {"link": "main"},
+                       1e6), None)
+    measured = sample("sansang_bandwidth_download_bytes_per_second", {"link": "main"}, 9e5)
+    assert evaluate([contract, (measured, NOW - 26 * 3600)])["bandwidth"].state == "pass"
+    assert evaluate([contract, (measured, NOW - 26 * 3600 - 1)])["bandwidth"].state == "stale"
+
+
 def test_a_silent_wards_measurements_turn_stale_and_leave_metrics() -> None:
     state = FleetState(INVENTORY, report_interval_seconds=60.0)
     measured = time.time()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import get_args
 
 import pytest
 
@@ -10,16 +11,29 @@ from inventory.criteria import (
     CHECKS,
     CHECKS_BY_NAME,
     INPUT_METRICS,
+    LIMIT_METRIC,
     NOT_READY,
+    STATES,
+    Check,
+    Condition,
     FailingItem,
+    Measure,
+    Missing,
+    Only,
+    State,
+    Unit,
     _input_metrics,
+    _stricter,
     agent_silent_after_seconds,
+    carries,
     evaluate_ward,
     format_value,
     humanize,
     humanize_duration,
     humanize_percentage,
+    limit_samples,
     limit_value,
+    readings,
     ward_ready,
 )
 from inventory.model import Thresholds
@@ -450,3 +464,186 @@ def test_a_failing_item_without_figures_says_so():
     unknown = FailingItem("latency", "rtt_avg", {"target": "10.77.0.1"}, None, None)
     assert unknown.describe("en") == (
         "average round-trip time to 10.77.0.1 is ?, above the limit of ?")
+
+
+def test_each_alert_stays_firing_long_enough_that_a_value_at_its_limit_pages_once():
+    # keep_firing_for of each check, then of each condition that sets its own.
+    table = {
+        check.name: (check.keep_firing_for, {
+            condition.name: condition.keep_firing_for
+            for condition in check.conditions if condition.keep_firing_for
+        })
+        for check in CHECKS
+    }
+    assert table == {
+        # A dead agent pages at once and resolves soon after it reports again.
+        "agent": ("5m", {"silent": "1m"}),
+        # Ten-minute means hovering at their limit: a quarter of an hour of grace.
+        "latency": ("5m", {"rtt_avg": "15m"}),
+        "jitter": ("5m", {"jitter": "15m"}),
+        "loss": ("5m", {"outage": "2m", "heavy": "5m", "loss": "15m"}),
+        "bandwidth": ("5m", {}),
+        "platforms": ("5m", {}),
+        "dns": ("5m", {}),
+        "devices": ("5m", {}),
+        "power": ("5m", {}),
+        "clock": ("5m", {}),
+    }
+
+
+def test_a_condition_holds_back_only_milder_conditions_of_its_own_check():
+    inhibitions = {
+        (check.name, condition.name): condition.inhibits
+        for check in CHECKS for condition in check.conditions if condition.inhibits
+    }
+    assert inhibitions == {
+        ("loss", "outage"): ("heavy", "loss"),
+        ("loss", "heavy"): ("loss",),
+        ("platforms", "down"): ("slow", "tls_expiry"),
+        ("power", "on_battery"): ("charge", "runtime"),
+    }
+    for (check, name), held_back in inhibitions.items():
+        own = {condition.name for condition in CHECKS_BY_NAME[check].conditions}
+        assert set(held_back) <= own - {name}
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=[c.name for c in CHECKS])
+def test_every_condition_is_measured_and_printed_in_a_way_the_verdicts_know(check):
+    for condition in check.conditions:
+        assert condition.measure in get_args(Measure)
+        assert condition.unit in get_args(Unit)
+
+
+@pytest.mark.parametrize(("check", "condition", "measured", "limit"), [
+    ("jitter", "jitter", "31 ms", "30 ms"),
+    ("loss", "heavy", "30%", "20%"),
+    ("loss", "loss", "2%", "1%"),
+    ("bandwidth", "upload", "40 Mbit/s", "80 Mbit/s"),
+    ("platforms", "slow", "2.5 seconds", "2 seconds"),
+    ("platforms", "tls_expiry", "13 days", "14 days"),
+    ("dns", "slow", "250 ms", "200 ms"),
+    ("power", "charge", "40%", "50%"),
+    ("power", "runtime", "10 minutes", "15 minutes"),
+    ("clock", "offset", "1.5 seconds", "1 second"),
+])
+def test_each_failing_measurement_prints_its_figures_in_its_own_unit(
+    check, condition, measured, limit
+):
+    [(value, threshold)] = [(f[6], f[7]) for f in FAILURES if (f[0], f[4]) == (check, condition)]
+    labels = dict.fromkeys(CHECKS_BY_NAME[check].item_labels, "x")
+    text = FailingItem(check, condition, labels, value, threshold).describe("en")
+    assert f" {measured}" in text and f" {limit}" in text
+    assert text.index(measured) < text.index(limit)
+
+
+def test_a_line_down_says_how_much_was_lost():
+    outage = FailingItem("loss", "outage", {}, 1.0, 1.0)
+    assert "100% of packets lost" in outage.describe("en")
+
+
+def test_the_states_listed_are_every_state_a_check_can_be_in():
+    assert STATES == get_args(State)
+
+
+def test_each_threshold_is_exported_as_one_limit_series_named_by_check_and_condition():
+    limits = {dict(labels)["check"] + "/" + dict(labels)["condition"]: value
+              for name, labels, value in limit_samples(DEFAULTS, 30)
+              if name == LIMIT_METRIC}
+    # Constant limits (a platform is up, a UPS is not on battery) are not thresholds.
+    assert set(limits) == {
+        "agent/silent", "latency/rtt_avg", "jitter/jitter", "loss/heavy", "loss/loss",
+        "bandwidth/download", "bandwidth/upload", "platforms/slow", "platforms/tls_expiry",
+        "dns/slow", "power/charge", "power/runtime", "clock/offset",
+    }
+    assert len(limit_samples(DEFAULTS)) == len(limits)
+    assert (limits["agent/silent"], limits["latency/rtt_avg"], limits["platforms/tls_expiry"]) == (
+        90, 0.1, 14 * DAY)
+
+
+def a_check_of_listed_items() -> Check:
+    """A check whose condition judges only listed items and whose expected items are
+    named by another series: none of its lists is the metric of a condition."""
+    return Check(
+        name="listed", alert="WardListed", severity="warning", for_="1m", title_vi="t",
+        title_en="t", hint_en="h", item_labels=("device",),
+        conditions=(Condition(name="up", metric="sansang_x_up", passes_when="==",
+                              threshold=1.0, unit="state", problem_vi="p", problem_en="p",
+                              only=Only("sansang_x_info", ("device",), {"critical": "true"})),),
+        missing=Missing(name="not_measured", metric="sansang_x_seen", problem_vi="p",
+                        problem_en="p", label="device", listed_by="sansang_x_list"),
+    )
+
+
+def test_a_check_reads_its_item_lists_and_expected_items_even_when_no_condition_names_them():
+    check = a_check_of_listed_items()
+    assert _input_metrics([check]) == {"sansang_x_up", "sansang_x_info", "sansang_x_seen",
+                                       "sansang_x_list"}
+    # What makes the check stale when old: the measurements, not the lists.
+    assert check.measured_metrics == {"sansang_x_up", "sansang_x_seen"}
+
+
+
+def figures(samples: list[Sample]) -> dict[str, list[tuple[str, dict[str, str], str | None]]]:
+    judged = readings(samples, DEFAULTS, NOW, agent_silent_after_seconds(DEFAULTS))
+    return {name: [(i.condition, dict(i.labels), i.reading("en")) for i in items]
+            for name, items in judged.items()}
+
+
+def test_readings_show_every_judged_figure_beside_its_limit_passing_or_failing():
+    shown = figures(healthy())
+    assert shown["agent"] == [("silent", {}, "30 seconds ≤ 45 seconds")]
+    assert shown["bandwidth"] == [("download", {"link": "main"}, "88 Mbit/s ≥ 80 Mbit/s"),
+                                  ("upload", {"link": "main"}, "88 Mbit/s ≥ 80 Mbit/s")]
+    assert shown["power"] == [("on_battery", {"device": "ups-1"}, None),
+                              ("charge", {"device": "ups-1"}, "100% ≥ 50%"),
+                              ("runtime", {"device": "ups-1"}, "1 hour ≥ 15 minutes")]
+    assert set(shown) == set(CHECKS_BY_NAME)
+
+
+def test_a_loss_judged_three_ways_shows_one_figure_against_the_strictest_limit():
+    # The cut line judges every target at once and adds no figure; heavy loss (20 %) and
+    # the normal limit (1 %) judge the same figure, shown once against 1 %.
+    for loss, text in ((0.0, "0% ≤ 1%"), (0.3, "30% ≤ 1%"), (1.0, "100% ≤ 1%")):
+        samples = changed(healthy(), "sansang_icmp_loss_ratio", loss, target="10.77.0.1")
+        assert figures(samples)["loss"] == [("loss", {"target": "10.77.0.1"}, text)]
+
+
+def test_for_a_lower_bound_the_higher_limit_is_the_stricter():
+    [charge] = [c for c in CHECKS_BY_NAME["power"].conditions if c.name == "charge"]
+    [rtt] = CHECKS_BY_NAME["latency"].conditions
+    high = FailingItem("power", "charge", {}, 0.4, 0.6)
+    low = FailingItem("power", "charge", {}, 0.4, 0.5)
+    assert _stricter(charge, high, low) and not _stricter(charge, low, high)
+    assert _stricter(rtt, low, high) and not _stricter(rtt, high, low)
+    [_, heavy, _] = CHECKS_BY_NAME["loss"].conditions
+    assert _stricter(heavy, low, high) and not _stricter(heavy, high, low)
+    # An equal limit is not stricter: the figure first shown stays.
+    assert not _stricter(rtt, low, low) and not _stricter(charge, high, high)
+    assert not _stricter(rtt, FailingItem("latency", "rtt_avg", {}, None, None), high)
+    assert not _stricter(rtt, high, FailingItem("latency", "rtt_avg", {}, None, None))
+
+
+def test_a_reading_puts_the_value_beside_its_limit_with_the_sign_that_passes():
+    assert FailingItem("latency", "rtt_avg", {}, 0.11, 0.1).reading() == "110 ms ≤ 100 ms"
+    assert FailingItem("loss", "heavy", {}, 0.3, 0.2).reading("en") == "30% < 20%"
+    assert FailingItem("bandwidth", "upload", {}, 5e6, 10e6).reading() == (
+        "40 Mbit/s ≥ 80 Mbit/s")
+    assert FailingItem("platforms", "slow", {}, 2.5, 2.0).reading("vi") == "2,5 giây ≤ 2 giây"
+
+
+def test_a_yes_or_no_condition_or_an_item_never_measured_has_no_reading():
+    assert FailingItem("platforms", "down", {}, 0.0, 1.0).reading() is None
+    assert FailingItem("platforms", "not_measured", {}, None, None).reading() is None
+    assert FailingItem("latency", "rtt_avg", {}, None, 0.1).reading() is None
+    assert FailingItem("latency", "rtt_avg", {}, 0.11, None).reading() is None
+
+
+def test_a_measurement_carries_the_figure_of_its_own_metric_and_item_only():
+    slow = FailingItem("latency", "rtt_avg", {"target": "10.77.0.1"}, 0.2, 0.1)
+    assert carries(slow, [sample("sansang_icmp_rtt_avg_seconds", 0.2, target="10.77.0.1")])
+    assert not carries(slow, [sample("sansang_icmp_rtt_avg_seconds", 0.2, target="10.77.0.2")])
+    assert not carries(slow, [sample("sansang_icmp_jitter_seconds", 0.2, target="10.77.0.1")])
+    never = FailingItem("platforms", "not_measured", {"platform": "video"}, None, None)
+    assert carries(never, [sample("sansang_platform_up", 0, platform="video")])
+    assert not carries(never, [sample("sansang_platform_response_seconds", 1,
+                                      platform="video")])

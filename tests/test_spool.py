@@ -215,6 +215,28 @@ def test_acknowledging_reports_held_in_memory_leaves_the_dropped_count_alone(
     assert len(spool) == 2
 
 
+def test_reports_held_in_memory_are_delivered_while_the_disk_stays_locked(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.sqlite3"
+    spool = Spool(path, 1 << 20, 3600)
+    spool.__class__ = FullDiskSpool
+    held = [report() for _ in range(2)]
+    for r in held:
+        spool.put(r)
+    # Another writer holds the database: acknowledging what only memory holds must not
+    # wait for it, nor fail.
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        spool.acknowledge([r["id"] for r in held])
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert len(spool) == 0
+    spool.close()
+
+
 class FailingDiskSpool(Spool):
     """A spool whose disk fails once in the middle of a write, after the row went in."""
 
@@ -260,6 +282,24 @@ def test_the_spool_is_write_ahead_logged_synced_in_full_and_whole_once_closed(
     spool.close()
     # Closed, the database is one file again: it can be copied or moved as it is.
     assert not path.with_name("s.sqlite3-wal").exists()
+
+
+def test_the_spool_syncs_in_full_where_sqlite_would_sync_less(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Some SQLite builds default to synchronous=NORMAL, which can lose the last reports
+    # written before a power cut; the spool must not inherit that.
+    connect = sqlite3.connect
+
+    def normal_by_default(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        db = connect(*args, **kwargs)
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", normal_by_default)
+    spool = Spool(tmp_path / "s.sqlite3", 1 << 20, 3600)
+    assert spool._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    spool.close()
 
 
 @settings(max_examples=100, deadline=None,

@@ -35,7 +35,6 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 
 @dataclass(frozen=True, slots=True)
 class SpooledReport:
-    seq: int
     id: str
     body: dict[str, Any]
 
@@ -89,7 +88,7 @@ class Spool:
             if report is None:
                 unreadable.append(seq)
             else:
-                spooled.append(SpooledReport(seq, rid, report))
+                spooled.append(SpooledReport(rid, report))
         if unreadable:
             # A row the disk (or a hand) damaged can never be sent: set it aside, counted,
             # rather than stop the pusher for good.
@@ -97,7 +96,7 @@ class Spool:
                       len(unreadable), self.path)
             self._drop_unreadable(unreadable)
         # Reports held in memory (the disk refused them) are newer: they follow.
-        held = [SpooledReport(-1, rid, body)
+        held = [SpooledReport(rid, body)
                 for rid, body in list(self._memory.items())[:limit - len(spooled)]]
         return spooled + held
 
