@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -647,3 +648,14 @@ def test_a_measurement_carries_the_figure_of_its_own_metric_and_item_only():
     assert carries(never, [sample("sansang_platform_up", 0, platform="video")])
     assert not carries(never, [sample("sansang_platform_response_seconds", 1,
                                       platform="video")])
+
+
+def test_the_glossary_lists_every_check_by_its_titles() -> None:
+    """docs/glossary.md is where people look up the words: it must say what the pages say."""
+    glossary = (Path(__file__).resolve().parent.parent / "docs" / "glossary.md").read_text(
+        encoding="utf-8")
+    rows = {cells[0].strip(): (cells[1].strip(), cells[2].strip())
+            for line in glossary.splitlines() if line.startswith("| ")
+            if len(cells := line.strip("|").split("|")) >= 3}
+    for check in CHECKS:
+        assert rows.get(check.name) == (check.title_vi, check.title_en), check.name
