@@ -7,7 +7,6 @@ Both are rendered from the criteria table and an inventory, in a stable order, s
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import yaml
 
 from alerts.routing import alertmanager_config
 from alerts.rules import DEFAULT_PUBLIC_URL, DEFAULT_RUNBOOK_BASE_URL, header, rule_groups
+from inventory.generated import write_or_check
 from inventory.load import DEFAULT_INVENTORY, load_inventory
 from inventory.yamlfile import ConfigError
 
@@ -69,25 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    stale = False
-    for relative, text in files.items():
-        path = args.output_dir / relative
-        if args.check:
-            current = path.read_text(encoding="utf-8") if path.exists() else ""
-            if current != text:
-                stale = True
-                sys.stdout.writelines(difflib.unified_diff(
-                    current.splitlines(keepends=True), text.splitlines(keepends=True),
-                    f"{path} (checked in)", f"{path} (generated)",
-                ))
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-    if stale:
-        print("alerts: generated files are stale; run python -m alerts.generate",
-              file=sys.stderr)
-        return 1
-    return 0
+    return write_or_check({args.output_dir / relative: text for relative, text in files.items()},
+                          args.check, "python -m alerts.generate")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ is stale, so the document can never drift from the validator.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from pydantic.json_schema import models_json_schema
 
 from collector.payload import MAX_BATCH, AgentStatus
 from inventory import criteria
+from inventory.generated import write_or_check
 from probes import PROBES, report_bounds
 
 OUTPUT = Path(__file__).with_name("openapi.json")
@@ -232,16 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="exit 1 with a diff when the checked-in file is stale")
     args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            sys.stdout.writelines(difflib.unified_diff(
-                current.splitlines(True), text.splitlines(True), str(OUTPUT), "regenerated"))
-            return 1
-        return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check({OUTPUT: render()}, args.check, "python -m collector.openapi")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ without a description, or one whose value cannot be shown, stops the generator.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 import textwrap
@@ -23,6 +22,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from inventory.generated import write_or_check
 from inventory.yamlfile import unwrap_optional
 from ward_agent.config import AgentConfig
 
@@ -217,24 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 when the file differs from the model")
     args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        try:
-            current = args.out.read_text(encoding="utf-8")
-        except OSError as exc:
-            print(f"{args.out}: cannot read: {exc.strerror}", file=sys.stderr)
-            return 1
-        if current != text:
-            sys.stderr.writelines(difflib.unified_diff(
-                current.splitlines(keepends=True), text.splitlines(keepends=True),
-                str(args.out), "generated from ward_agent/config.py"))
-            print(f"{args.out} is stale: run python -m ward_agent.sample_config",
-                  file=sys.stderr)
-            return 1
-        return 0
-    args.out.write_text(text, encoding="utf-8")
-    print(f"wrote {args.out}")
-    return 0
+    # This command has always written its diff to stderr.
+    done = write_or_check({args.out: render()}, args.check, "python -m ward_agent.sample_config",
+                          diff_to=sys.stderr)
+    if not args.check:
+        print(f"wrote {args.out}")
+    return done
 
 
 if __name__ == "__main__":
