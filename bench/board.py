@@ -30,10 +30,8 @@ from bench.loadclient import run_loadgen
 from bench.results import Row, at_most
 from bench.scale import Scale
 from bench.servers import Unavailable, binary, collector
-from demo.fleet import SimulatedWard, profile_for
-from demo.inventory import write_demo_inventory
-from demo.platforms import platform_urls
-from inventory.load import DEFAULT_INVENTORY, load_inventory
+from demo.fleet import simulated_ward
+from demo.inventory import write_simulated_city
 
 TARGET_LOAD_MS = 1000.0
 TARGET_WEIGHT_KB = 300.0
@@ -71,14 +69,10 @@ NAVIGATION_FIGURES = """() => {
 def hcmc_fleet(directory: Path) -> Fleet:
     """The demo's inventory of HCMC's 168 wards, every ward simulated, with its tokens."""
     directory.mkdir(parents=True, exist_ok=True)
-    inventory_path = write_demo_inventory(directory / "inventory.yaml",
-                                          load_inventory(DEFAULT_INVENTORY), real_ward="",
-                                          platform_urls=platform_urls("http://127.0.0.1:9"))
-    inventory = load_inventory(inventory_path)
+    inventory_path = directory / "inventory.yaml"
+    inventory = write_simulated_city(inventory_path)
     tokens = write_tokens(directory / "tokens.yaml", inventory.wards)
-    wards = [SimulatedWard(code, tokens[code], profile_for(code),
-                           ward.links[0].download_bytes_per_second if ward.links else None)
-             for code, ward in inventory.wards.items()]
+    wards = [simulated_ward(inventory, code, tokens[code]) for code in inventory.wards]
     return Fleet(inventory_path, directory / "tokens.yaml", wards, inventory)
 
 

@@ -36,10 +36,9 @@ from demo import stack
 from demo.fleet import (
     CYCLE_SECONDS,
     Fault,
-    SimulatedWard,
     living_faults,
-    profile_for,
     run_fleet,
+    simulated_ward,
 )
 from demo.history import seed_history
 from demo.inventory import write_demo_inventory
@@ -136,8 +135,7 @@ async def main_async(args: argparse.Namespace) -> int:
     simulated = [code for code in inventory.wards if code != REAL_WARD]
     (state / "simulated-wards.txt").write_text("\n".join(simulated) + "\n")
     fleet = [
-        SimulatedWard(code, issue_token(tokens_path, code).reveal(), profile_for(code),
-                      inventory.wards[code].links[0].download_bytes_per_second)
+        simulated_ward(inventory, code, issue_token(tokens_path, code).reveal())
         for code in simulated
     ]
     faults = living_faults(fleet, {code: w.cluster for code, w in inventory.wards.items()},

@@ -26,7 +26,7 @@ from typing import Any
 
 import aiohttp
 
-from inventory.model import PLATFORM_IDS
+from inventory.model import PLATFORM_IDS, Inventory
 
 log = logging.getLogger("sansang.demo.fleet")
 
@@ -86,6 +86,15 @@ def profile_now(ward: SimulatedWard, faults: Sequence[Fault], elapsed: float,
         if fault.ward == ward.code and fault.start <= into_cycle < fault.end:
             return fault.profile
     return ward.profile
+
+
+def simulated_ward(inventory: Inventory, code: str, token: str,
+                   profile: str | None = None) -> SimulatedWard:
+    """Ward ``code`` of ``inventory`` as the fleet simulates it: its own profile (or
+    ``profile``) and its first link's contracted rate, when it has a link."""
+    links = inventory.wards[code].links
+    return SimulatedWard(code, token, profile or profile_for(code),
+                         links[0].download_bytes_per_second if links else None)
 
 
 def profile_for(code: str) -> str:

@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from inventory.load import SHIPPED_WARDS_CSV
+from demo.platforms import platform_urls
+from inventory.load import DEFAULT_INVENTORY, SHIPPED_WARDS_CSV, load_inventory
 from inventory.model import Inventory
 
 ISPS = ("VNPT", "Viettel", "FPT")
@@ -71,3 +72,15 @@ def write_demo_inventory(path: Path, shipped: Inventory, real_ward: str,
         encoding="utf-8",
     )
     return path
+
+
+# Where a simulated city's platforms are: a loopback port nothing listens on.
+NOWHERE = "http://127.0.0.1:9"
+
+
+def write_simulated_city(path: Path) -> Inventory:
+    """The shipped inventory as the demo writes it with every ward simulated (no real
+    ward: each gets the demo's router and UPS), its platforms at a loopback port nothing
+    answers on; what tests and benchmarks feed with the simulated fleet."""
+    write_demo_inventory(path, load_inventory(DEFAULT_INVENTORY), "", platform_urls(NOWHERE))
+    return load_inventory(path)

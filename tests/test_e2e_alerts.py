@@ -19,7 +19,7 @@ import yaml
 from alerts.routing import alertmanager_config
 from alerts.rules import rule_groups
 from alerts.timescale import scale_routing, scale_rules, seconds
-from demo.fleet import SimulatedWard
+from demo.fleet import simulated_ward
 from demo.inventory import demo_inventory_document
 from inventory import DEFAULT_INVENTORY, load_inventory
 from inventory.criteria import CHECKS_BY_NAME
@@ -118,8 +118,7 @@ def test_alerts_agree_with_verdicts_inhibit_and_follow_a_broken_link(tmp_path: P
         routing = scale_routing(routing, TIME_SCALE)
         group_interval = seconds(routing["route"]["group_interval"])
 
-        fleet = [SimulatedWard(code, collector.tokens[code], profile,
-                               inventory.wards[code].links[0].download_bytes_per_second)
+        fleet = [simulated_ward(inventory, code, collector.tokens[code], profile)
                  for code, profile in profiles.items()]
         # The silent ward reports once, well before Prometheus starts: it is silent
         # from Prometheus's first look, so its silence fires before its loss can.

@@ -36,7 +36,7 @@ from alerts.generate import dump
 from alerts.routing import Delivery, alertmanager_config
 from alerts.rules import rule_groups
 from alerts.timescale import scale_routing, scale_rules, seconds
-from demo.fleet import SimulatedWard, simulated_reports
+from demo.fleet import SimulatedWard, simulated_reports, simulated_ward
 from demo.inventory import demo_inventory_document
 from inventory import DEFAULT_INVENTORY, load_inventory
 from inventory.model import Inventory
@@ -242,8 +242,7 @@ def test_each_scenario_reaches_the_noc_and_its_team_only_in_time(tmp_path: Path)
             telegram.token))
         scenario = dict.fromkeys(scenarios, "healthy")
         faulty_since: dict[str, float] = {}
-        wards = [SimulatedWard(code, collector.tokens[code], "healthy",
-                               inventory.wards[code].links[0].download_bytes_per_second)
+        wards = [simulated_ward(inventory, code, collector.tokens[code], "healthy")
                  for code in scenarios]
         with (
             pushing(collector.url, wards, scenario, faulty_since),

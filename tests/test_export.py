@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from collector.export import COLUMNS, headers
 from collector.i18n import translate
-from demo.fleet import SimulatedWard, profile_for, run_fleet
+from demo.fleet import run_fleet, simulated_ward
 from demo.inventory import write_demo_inventory
 from inventory import DEFAULT_INVENTORY, load_inventory
 from tests.lab.servers import ROOT, http_get, running_collector
@@ -26,9 +26,7 @@ def test_export_writes_csv_and_xlsx_equal_to_the_api(tmp_path: Path) -> None:
     inventory = load_inventory(inventory_path)
     wards = list(inventory.wards)
     with running_collector(tmp_path / "collector", wards, inventory=inventory_path) as collector:
-        fleet = [SimulatedWard(w, collector.tokens[w], profile_for(w),
-                               inventory.wards[w].links[0].download_bytes_per_second)
-                 for w in wards[:60]]
+        fleet = [simulated_ward(inventory, w, collector.tokens[w]) for w in wards[:60]]
         asyncio.run(run_fleet(collector.url, fleet, interval_seconds=0, rounds=1))
         status, body = http_get(collector.url + "/api/v1/wards?lang=en")
         assert status == 200

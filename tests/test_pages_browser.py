@@ -34,10 +34,9 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, s
 from collector.i18n import MESSAGES, Language
 from collector.pages import DISPATCH_COLUMNS
 from collector.security import hash_password
-from demo.fleet import SimulatedWard, profile_for, run_fleet
+from demo.fleet import SimulatedWard, run_fleet, simulated_ward
 from demo.history import seed_history
-from demo.inventory import write_demo_inventory
-from demo.platforms import platform_urls
+from demo.inventory import write_simulated_city
 from inventory import criteria
 from inventory.load import DEFAULT_INVENTORY, load_inventory
 from inventory.model import Inventory
@@ -108,10 +107,8 @@ def feed_once(url: str, wards: list[SimulatedWard]) -> None:
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     directory = tmp_path_factory.mktemp("fleet")
     # Every ward is simulated here, so every ward gets the demo's router and UPS.
-    inventory_path = write_demo_inventory(directory / "inventory.yaml",
-                                          load_inventory(DEFAULT_INVENTORY), real_ward="",
-                                          platform_urls=platform_urls("http://127.0.0.1:9"))
-    inventory = load_inventory(inventory_path)
+    inventory_path = directory / "inventory.yaml"
+    inventory = write_simulated_city(inventory_path)
     codes = list(inventory.wards)
     simulated = directory / "simulated-wards.txt"
     simulated.write_text("\n".join(codes) + "\n")
@@ -123,8 +120,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         "--report-interval", str(REPORT_INTERVAL_SECONDS),
     ]) as collector:
         feed_once(collector.url, [
-            SimulatedWard(code, collector.tokens[code], profile_for(code),
-                          inventory.wards[code].links[0].download_bytes_per_second)
+            simulated_ward(inventory, code, collector.tokens[code])
             for code in codes if code not in unreported
         ])
         fed = Fleet(collector, inventory, unreported)
@@ -571,16 +567,13 @@ def test_a_silent_wards_old_data_is_stale_never_a_pass_and_its_silence_grows(
 
     from demo.fleet import simulated_reports
 
-    inventory_path = write_demo_inventory(tmp_path / "inventory.yaml",
-                                          load_inventory(DEFAULT_INVENTORY), real_ward="",
-                                          platform_urls=platform_urls("http://127.0.0.1:9"))
-    inventory = load_inventory(inventory_path)
+    inventory_path = tmp_path / "inventory.yaml"
+    inventory = write_simulated_city(inventory_path)
     code = TAN_SON_NHAT
     # Probed every 2 s, so silent (and its data stale) 6 s after its last report.
     with running_collector(tmp_path / "collector", [code], inventory=inventory_path,
                            extra_args=["--report-interval", "2"]) as collector:
-        ward = SimulatedWard(code, collector.tokens[code], "healthy",
-                             inventory.wards[code].links[0].download_bytes_per_second)
+        ward = simulated_ward(inventory, code, collector.tokens[code], "healthy")
         reports = simulated_reports(ward, time.time() - 20, random.Random(1))
         request = urllib.request.Request(
             collector.url + "/api/v1/reports", data=json.dumps({"reports": reports}).encode(),
@@ -677,9 +670,8 @@ def test_a_district_number_is_never_part_of_a_longer_one_nor_of_a_code(
 
 def test_the_board_says_since_when_its_data_is_old_when_the_collector_stops(
         tab: Tab, tmp_path: Path) -> None:
-    inventory_path = write_demo_inventory(tmp_path / "inventory.yaml",
-                                          load_inventory(DEFAULT_INVENTORY), real_ward="",
-                                          platform_urls=platform_urls("http://127.0.0.1:9"))
+    inventory_path = tmp_path / "inventory.yaml"
+    write_simulated_city(inventory_path)
     with running_collector(tmp_path / "collector", [TAN_SON_NHAT],
                            inventory=inventory_path) as collector:
         tab.open(f"{collector.url}/?lang=vi&refresh=2")
@@ -756,15 +748,12 @@ def _reports_in_window(database: Path, ward: str, kind: str, seconds: float, now
 
 def test_a_ward_page_draws_its_history_from_exactly_the_stored_reports(
         tab: Tab, tmp_path: Path) -> None:
-    inventory_path = write_demo_inventory(tmp_path / "inventory.yaml",
-                                          load_inventory(DEFAULT_INVENTORY), real_ward="",
-                                          platform_urls=platform_urls("http://127.0.0.1:9"))
-    inventory = load_inventory(inventory_path)
+    inventory_path = tmp_path / "inventory.yaml"
+    inventory = write_simulated_city(inventory_path)
     directory = tmp_path / "collector"
     directory.mkdir()
     database = directory / "collector.sqlite3"
-    ward = SimulatedWard(TAN_SON_NHAT, "", "healthy",
-                         inventory.wards[TAN_SON_NHAT].links[0].download_bytes_per_second)
+    ward = simulated_ward(inventory, TAN_SON_NHAT, "", "healthy")
     # On a thread of its own: the test's thread runs Playwright's loop.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, seed_history(database, inventory, [ward], time.time())).result()

@@ -29,11 +29,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collector.export import COLUMNS, headers
 from collector.i18n import translate
-from demo.fleet import SimulatedWard, profile_for, run_fleet, simulated_reports
-from demo.inventory import write_demo_inventory
-from demo.platforms import platform_urls
+from demo.fleet import SimulatedWard, profile_for, run_fleet, simulated_reports, simulated_ward
+from demo.inventory import write_simulated_city
 from inventory import criteria
-from inventory.load import DEFAULT_INVENTORY, load_inventory
 from tests.lab.servers import ROOT, http_get, running_collector
 
 pytestmark = pytest.mark.servers
@@ -79,10 +77,8 @@ def push(url: str, ward: SimulatedWard, reports: list[dict[str, Any]]) -> None:
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
     directory = tmp_path_factory.mktemp("agree")
-    inventory_path = write_demo_inventory(directory / "inventory.yaml",
-                                          load_inventory(DEFAULT_INVENTORY), real_ward="",
-                                          platform_urls=platform_urls("http://127.0.0.1:9"))
-    inventory = load_inventory(inventory_path)
+    inventory_path = directory / "inventory.yaml"
+    inventory = write_simulated_city(inventory_path)
     codes = list(inventory.wards)
     unreported = codes[7::30]
     silent = next(c for c in codes[1:] if c not in unreported and profile_for(c) == "healthy")
@@ -90,8 +86,7 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
                            extra_args=["--report-interval", str(REPORT_INTERVAL_SECONDS)]
                            ) as collector:
         def simulated(code: str) -> SimulatedWard:
-            return SimulatedWard(code, collector.tokens[code], profile_for(code),
-                                 inventory.wards[code].links[0].download_bytes_per_second)
+            return simulated_ward(inventory, code, collector.tokens[code])
 
         asyncio.run(run_fleet(collector.url, [simulated(c) for c in codes
                                               if c not in unreported and c != silent],

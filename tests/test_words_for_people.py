@@ -21,9 +21,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from collector.app import CollectorSettings, create_app
 from collector.export import headers, rows
 from collector.tokens import issue_token
-from demo.fleet import SimulatedWard, profile_for, run_fleet
-from demo.inventory import write_demo_inventory
-from demo.platforms import platform_urls
+from demo.fleet import run_fleet, simulated_ward
+from demo.inventory import write_simulated_city
 from inventory import DEFAULT_INVENTORY, load_inventory
 from inventory.model import PLATFORM_IDS
 
@@ -101,10 +100,8 @@ def visible(html: str) -> str:
 
 @pytest.fixture
 async def fleet(tmp_path: Path) -> AsyncIterator[tuple[TestClient, CollectorSettings]]:
-    inventory_path = write_demo_inventory(
-        tmp_path / "inventory.yaml", load_inventory(DEFAULT_INVENTORY), real_ward="",
-        platform_urls=platform_urls("http://127.0.0.1:9"))
-    inventory = load_inventory(inventory_path)
+    inventory_path = tmp_path / "inventory.yaml"
+    inventory = write_simulated_city(inventory_path)
     tokens_path = tmp_path / "tokens.yaml"
     codes = list(inventory.wards)
     tokens = {code: issue_token(tokens_path, code).reveal() for code in codes}
@@ -114,8 +111,7 @@ async def fleet(tmp_path: Path) -> AsyncIterator[tuple[TestClient, CollectorSett
     async with TestClient(TestServer(create_app(settings))) as client:
         never = set(codes[5::24])
         await run_fleet(str(client.make_url("")), [
-            SimulatedWard(code, tokens[code], profile_for(code),
-                          inventory.wards[code].links[0].download_bytes_per_second)
+            simulated_ward(inventory, code, tokens[code])
             for code in codes if code not in never], interval_seconds=0, rounds=1)
         yield client, settings
 
