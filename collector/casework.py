@@ -172,11 +172,6 @@ class Casework:
 CASEWORK = web.AppKey("casework", Casework)
 
 
-def local_time(unix: float, state: FleetState) -> str:
-    """``14:05 03/12/2026`` in the city's own zone: what people in the city read."""
-    return humane.timestamp(unix, state.zone)
-
-
 def case_view(casework: Casework, ward: str, language: Language) -> dict[str, Any] | None:
     """A ward's open case and its silence in Alertmanager (also one made in Alertmanager's
     own UI) as the pages show them, times in the city's zone; None when it has neither."""
@@ -195,15 +190,16 @@ def case_view(casework: Casework, ward: str, language: Language) -> dict[str, An
         view.update({
             "acknowledged": acknowledged,
             "acknowledged_by": case.acknowledged_by,
-            "acknowledged_at": (local_time(case.acknowledged_at, state)
+            "acknowledged_at": (humane.timestamp(case.acknowledged_at, state.zone)
                                 if case.acknowledged_at else None),
-            "until": (local_time(case.acknowledged_until, state)
+            "until": (humane.timestamp(case.acknowledged_until, state.zone)
                       if case.acknowledged_until else None),
             "expired": case.acknowledged_until is not None and not acknowledged,
             "comment": case.acknowledge_comment,
             "assignee": case.assignee,
-            "assigned_at": local_time(case.assigned_at, state) if case.assigned_at else None,
-            "notes": [{"at": local_time(n.at, state), "author": n.author,
+            "assigned_at": (humane.timestamp(case.assigned_at, state.zone)
+                            if case.assigned_at else None),
+            "notes": [{"at": humane.timestamp(n.at, state.zone), "author": n.author,
                        "action": translate(f"case.action.{n.action}", language),
                        "text": n.text}
                       for n in reversed(case.notes[-20:])],
@@ -212,7 +208,7 @@ def case_view(casework: Casework, ward: str, language: Language) -> dict[str, An
         view["silence"] = translate(
             "case.silence_detail", language,
             state=translate(f"case.silence.{silence.state}", language),
-            who=silence.author, until=local_time(silence.ends_at, state))
+            who=silence.author, until=humane.timestamp(silence.ends_at, state.zone))
     return view
 
 

@@ -165,7 +165,7 @@ def golive_line(state: FleetState, language: Language, now: float) -> str:
     today = dt.datetime.fromtimestamp(now, state.zone).date()
     golive = state.inventory.golive
     days = (golive - today).days
-    date_text = golive.strftime("%d/%m/%Y")
+    date_text = humane.date(golive)
     if days > 0:
         return translate("board.countdown", language, days=days, date=date_text)
     if days == 0:
