@@ -229,9 +229,11 @@ def figure_named(check: str, condition: str, reading: str, language: Language) -
 def cause_of(state: FleetState, code: str, item: criteria.FailingItem) -> str | None:
     """What the probes behind a failing item said went wrong (a timeout, an HTTP status,
     a TLS error), from the ward's newest measurements; None when they said nothing."""
+    # Only the measurements whose probe said something: the board asks this of every
+    # failing item of every ward, and most measurements carry no error.
     ward = state.wards[code]
-    causes = [ward.errors[key] for key, (_, judged, _) in ward.measurements.items()
-              if key in ward.errors and criteria.carries(item, judged)]
+    causes = [error for key, error in ward.errors.items()
+              if criteria.carries(item, ward.measurements[key][1])]
     return "; ".join(dict.fromkeys(causes)) or None
 
 
