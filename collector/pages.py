@@ -32,18 +32,14 @@ from collector.rendering import STATIC, gzipped, language_of, render
 from collector.security import NOC_USER
 from collector.state import FleetState
 from collector.views import (
-    cause_of,
     counts,
     dispatch_rows,
     figures_text,
     golive_line,
     human_duration,
-    problem_text,
     readiness_history,
-    ups_runtimes,
     ward_list,
     ward_summary,
-    with_cause,
 )
 from inventory import criteria, humane
 from inventory.naming import display_labels
@@ -178,8 +174,8 @@ async def ward_page(request: web.Request) -> web.Response:
     now = time.time()
     ward = state.wards[code]
     checks = []
-    runtimes = ups_runtimes(state.samples(code))
     names = functools.partial(display_labels, state.inventory, code, language=language)
+    problems = {f["check"]: f["problems"] for f in summary["failing"]}
     # The figure beside its limit on every line, passing ones too.
     readings = criteria.readings(
         state.samples(code), ward.thresholds, now,
@@ -196,11 +192,6 @@ async def ward_page(request: web.Request) -> web.Response:
         elif shown == "not_configured":
             key = f"unconfigured.{check.name}"
             note = translate(key if key in MESSAGES else "unconfigured.other", language)
-        problems = []
-        for item in outcome.failing if outcome else ():
-            problems.append(with_cause(
-                problem_text(item, runtimes, language, now, state.inventory, code),
-                cause_of(state, code, item), language))
         checks.append({
             "name": check.name,
             "ok": ok,
@@ -209,7 +200,8 @@ async def ward_page(request: web.Request) -> web.Response:
             "figures": (figures_text(readings.get(check.name, ()), check, language,
                                      passed=shown == "pass", names=names)
                         if shown in ("pass", "fail") else ""),
-            "problems": problems,
+            # As the summary (and so the API and the dispatch list) words them.
+            "problems": problems.get(check.name, []),
             "since": (translate("duration.ago", language, d=human_duration(now - since, language))
                       if since and ok is False and ward.last_report_at is not None else None),
             "hint": translate(f"hint.{check.name}", language),
