@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -505,6 +507,58 @@ class Collected:
         return result
 
 
+@dataclass(frozen=True)
+class _Detected:
+    profile: P.ProfileName
+    sys_object_id: str | None
+    uptime: int | None
+    at: float
+
+
+class DetectionCache:
+    """What "auto" found each device to be, so detection is one probe round per device,
+    not one GETNEXT every round. An entry is dropped, and the device detected again,
+    when its sysObjectID changes (another device at that address), its agent's uptime
+    goes back (a restart: new firmware may answer other MIBs) or it is older than
+    ``max_age_seconds``. At most ``max_entries`` devices are remembered, oldest out
+    first, so a stranger's stream of targets cannot grow it."""
+
+    def __init__(self, max_entries: int = 4096, max_age_seconds: float = 6 * 3600.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.max_entries = max_entries
+        self.max_age_seconds = max_age_seconds
+        self.clock = clock
+        self._entries: OrderedDict[Hashable, _Detected] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Hashable, system: Mapping[str, Value]) -> P.ProfileName | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        uptime = number(system.get(P.SYS_UPTIME))
+        if (entry.sys_object_id != text(system.get(P.SYS_OBJECT_ID))
+                or (uptime is not None and entry.uptime is not None and uptime < entry.uptime)
+                or self.clock() - entry.at > self.max_age_seconds):
+            del self._entries[key]
+            return None
+        if uptime is not None:
+            self._entries[key] = replace(entry, uptime=uptime)
+        return entry.profile
+
+    def put(self, key: Hashable, system: Mapping[str, Value], profile: P.ProfileName) -> None:
+        self._entries.pop(key, None)
+        self._entries[key] = _Detected(profile, text(system.get(P.SYS_OBJECT_ID)),
+                                       number(system.get(P.SYS_UPTIME)), self.clock())
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+
+# The agent's one cache (a process polls its ward's devices; the key names the device).
+DETECTED = DetectionCache()
+
+
 async def detect_profile(client: SnmpClient, system: Mapping[str, Value]) -> P.ProfileName:
     """Pick a profile from sysObjectID and which MIBs answer (one GETNEXT)."""
     ip_forwarding_parent = P.IP_FORWARDING.rsplit(".", 1)[0]
@@ -519,9 +573,13 @@ async def detect_profile(client: SnmpClient, system: Mapping[str, Value]) -> P.P
 
 
 async def collect(
-    client: SnmpClient, profile: ProfileSetting, into: Collected
+    client: SnmpClient, profile: ProfileSetting, into: Collected,
+    device: Hashable | None = None, cache: DetectionCache | None = None,
 ) -> Collected:
-    """Read the system group, choose the profile, then read it (columns concurrently)."""
+    """Read the system group, choose the profile, then read it (columns concurrently).
+    With ``device`` (what identifies it: address and credentials), "auto" asks ``cache``
+    before it detects, and remembers what it found (``DETECTED`` unless told)."""
+    cache = DETECTED if cache is None else cache
     try:
         into.system = await client.get(P.SYSTEM_SCALARS)
     except SnmpRequestError as exc:
@@ -529,7 +587,14 @@ async def collect(
             raise
         into.system = {}  # the agent answered: the rest of its profile may still read
         into.incomplete.append(f"{', '.join(P.SYSTEM_SCALARS)}: {exc}")
-    into.profile = await detect_profile(client, into.system) if profile == "auto" else profile
+    if profile != "auto":
+        into.profile = profile
+    elif device is not None and (known := cache.get(device, into.system)) is not None:
+        into.profile = known
+    else:
+        into.profile = await detect_profile(client, into.system)
+        if device is not None and into.system:
+            cache.put(device, into.system, into.profile)
     spec = P.PROFILE_TABLE[into.profile]
 
     async def read_scalars(group: tuple[str, ...]) -> None:

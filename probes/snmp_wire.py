@@ -380,6 +380,15 @@ class PysnmpClient:
         )
 
 
+def _device_key(address: tuple[str, int], config: SnmpConfig) -> tuple[str, ...]:
+    """What identifies a device to the detection cache: where it answers and what it is
+    asked with (one agent may show each community, or each context, another view, as
+    snmpsim does). The credentials only as a digest: the cache keeps no secret."""
+    secret = config.community.reveal() if config.community else config.user or ""
+    digest = hashlib.sha256(secret.encode()).hexdigest()[:16]
+    return (address[0], str(address[1]), config.version, digest, config.context_name or "")
+
+
 async def _resolve(host: str, port: int) -> tuple[str, int]:
     with contextlib.suppress(ValueError):
         return str(ipaddress.ip_address(host)), port
@@ -445,7 +454,7 @@ async def probe(target: str, config: SnmpConfig, deadline: float) -> SnmpResult:
     failure: SnmpRequestError | None = None
     try:
         async with asyncio.timeout(max(0.0, end - time.monotonic())):
-            await collect(client, config.profile, collected)
+            await collect(client, config.profile, collected, _device_key(address, config))
     except TimeoutError:
         if collected.system is None:
             failure = SnmpRequestError("timeout", "deadline reached")

@@ -369,6 +369,31 @@ async def test_auto_picks_the_profile_of_every_recorded_device(
 
 @module_loop
 @pytest.mark.servers
+async def test_a_real_device_is_detected_in_its_first_round_only(
+    snmpsim_agent: SnmpAgent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    detect = snmp.detect_profile
+
+    async def counted(client: Any, system: Mapping[str, Value]) -> Any:
+        calls.append(str(system.get(P.SYS_OBJECT_ID)))
+        return await detect(client, system)
+
+    monkeypatch.setattr(snmp, "detect_profile", counted)
+    monkeypatch.setattr(snmp, "DETECTED", snmp.DetectionCache())
+    config = probe_config(snmpsim_agent, "v2c", "ups")
+    for _ in range(3):
+        result = await snmp.probe(snmpsim_agent.target, config, deadline_in(5))
+        assert result.up and result.profile == "ups" and result.ups is not None
+    assert len(calls) == 1
+    # The same address with another community is another device to the cache.
+    other = await snmp.probe(snmpsim_agent.target, probe_config(snmpsim_agent, "v2c", "switch"),
+                             deadline_in(5))
+    assert other.profile == "switch" and len(calls) == 2
+
+
+@module_loop
+@pytest.mark.servers
 async def test_a_fixed_profile_is_read_as_asked(snmpsim_agent: SnmpAgent) -> None:
     result = await snmp.probe(
         snmpsim_agent.target,
@@ -766,6 +791,72 @@ async def test_a_fixed_profile_skips_detection() -> None:
     agent = recorded("switch")
     await collected(agent, "switch")
     assert not any(kind == "get_next" for kind, _ in agent.asked)
+
+
+def detections(agent: RecordedAgent) -> int:
+    return sum(1 for kind, _ in agent.asked if kind == "get_next")
+
+
+async def test_auto_detects_a_device_once_and_then_reads_its_profile_straight_away() -> None:
+    cache = snmp.DetectionCache()
+    agent = recorded("ups")
+    first = await snmp.collect(agent, "auto", snmp.Collected(), "ups-at-1", cache)
+    second = await snmp.collect(agent, "auto", snmp.Collected(), "ups-at-1", cache)
+    assert first.profile == second.profile == "ups"
+    assert detections(agent) == 1
+    # Another device (another key) is detected on its own.
+    switch = recorded("switch")
+    assert (await snmp.collect(switch, "auto", snmp.Collected(), "sw", cache)).profile == "switch"
+    assert detections(switch) == 1 and len(cache) == 2
+
+
+async def test_a_device_is_detected_again_when_it_changes_restarts_or_the_entry_ages() -> None:
+    now = [1000.0]
+    cache = snmp.DetectionCache(max_age_seconds=3600.0, clock=lambda: now[0])
+    agent = recorded("ups")
+    uptime = agent.records[P.SYS_UPTIME]
+    assert isinstance(uptime, int)
+
+    async def read() -> str | None:
+        return (await snmp.collect(agent, "auto", snmp.Collected(), "d", cache)).profile
+
+    await read()
+    agent.records[P.SYS_UPTIME] = uptime + 100  # time goes on: still the same device
+    await read()
+    assert detections(agent) == 1
+    agent.records[P.SYS_UPTIME] = 5  # restarted (new firmware may answer other MIBs)
+    await read()
+    assert detections(agent) == 2
+    now[0] += 3601  # the entry is too old
+    await read()
+    assert detections(agent) == 3
+    # Another device answers at that address: a switch's identity, detected afresh.
+    agent.records = {**recorded("switch").records}
+    agent.order = sorted(agent.records, key=oid_key)
+    assert await read() == "switch"
+    assert detections(agent) == 4
+
+
+async def test_the_detection_cache_keeps_at_most_its_limit_oldest_out_first() -> None:
+    cache = snmp.DetectionCache(max_entries=3)
+    agent = recorded("switch")
+    for n in range(10):
+        await snmp.collect(agent, "auto", snmp.Collected(), f"device {n}", cache)
+    assert len(cache) == 3
+    system = {P.SYS_OBJECT_ID: agent.records[P.SYS_OBJECT_ID]}
+    assert cache.get("device 9", system) == "switch"
+    assert cache.get("device 0", system) is None
+
+
+async def test_a_device_that_gave_no_system_group_is_not_remembered() -> None:
+    cache = snmp.DetectionCache()
+    agent = recorded("ups")
+    for oid in P.SYSTEM_SCALARS:
+        agent.records.pop(oid, None)
+    agent.order = sorted(agent.records, key=oid_key)
+    await snmp.collect(agent, "auto", snmp.Collected(), "d", cache)
+    await snmp.collect(agent, "auto", snmp.Collected(), "d", cache)
+    assert detections(agent) == 2 and len(cache) == 0
 
 
 async def test_interfaces_without_64_bit_counters_fall_back_to_32_bit() -> None:
