@@ -323,9 +323,11 @@ DELTA = UpsMib(
     # dupsInputVoltage1 / dupsOutputVoltage1, tenths of a volt
     input_voltage=UpsValue("1.3.6.1.4.1.2254.2.4.4.3.0", scale=0.1),
     output_voltage=UpsValue("1.3.6.1.4.1.2254.2.4.5.4.0", scale=0.1),
-    self_test=UpsValue("1.3.6.1.4.1.2254.2.4.8.2.0"),  # dupsTestResultsSummary
-    self_tests={0: "never_run", 1: "passed", 2: "warning", 3: "error", 4: "aborted",
-                5: "in_progress"},
+    # dupsTestResultsSummary: noTestsInitiated(0), donePass(1), inProgress(2),
+    # generalTestFail(3), batteryTestFail(4), deepBatteryTestFail(5); not UPS-MIB's order.
+    self_test=UpsValue("1.3.6.1.4.1.2254.2.4.8.2.0"),
+    self_tests={0: "never_run", 1: "passed", 2: "in_progress", 3: "failed",
+                4: "battery_failed", 5: "deep_battery_failed"},
 )
 
 # Megatec/Phoenixtec XPPC-MIB (enterprise 935, NetAgent II cards): the card in many
