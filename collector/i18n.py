@@ -99,6 +99,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ward.address": ("Địa chỉ", "Address"),
     "ward.last_report": ("Số liệu gần nhất", "Latest measurement"),
     "ward.never": ("Chưa từng gửi số liệu", "Never reported"),
+    "ward.notices": ("Cần lưu ý (không ảnh hưởng đến trạng thái sẵn sàng)",
+                     "Worth attention (does not change readiness)"),
+    "notice.printer_errors": ("{device} báo: {errors}", "the {device} reports: {errors}"),
+    "notice.supply": ("vật tư in “{supply}” của {device} còn {value}, dưới mức {threshold}: "
+                      "nên chuẩn bị hộp thay thế",
+                      "the supply “{supply}” of the {device} is at {value}, below "
+                      "{threshold}: have a spare ready"),
+    # hrPrinterDetectedErrorState's bits (RFC 3805), as the printer's own panel says them.
+    "printer_error.low_paper": ("sắp hết giấy", "paper low"),
+    "printer_error.no_paper": ("hết giấy", "out of paper"),
+    "printer_error.low_toner": ("sắp hết mực", "toner low"),
+    "printer_error.no_toner": ("hết mực", "out of toner"),
+    "printer_error.door_open": ("nắp máy đang mở", "a door is open"),
+    "printer_error.jammed": ("kẹt giấy", "paper jam"),
+    "printer_error.offline": ("đang ngoại tuyến", "offline"),
+    "printer_error.service_requested": ("cần bảo trì", "service requested"),
+    "printer_error.input_tray_missing": ("thiếu khay giấy vào", "an input tray is missing"),
+    "printer_error.output_tray_missing": ("thiếu khay giấy ra", "the output tray is missing"),
+    "printer_error.marker_supply_missing": ("thiếu hộp mực", "a cartridge is missing"),
+    "printer_error.output_near_full": ("khay giấy ra sắp đầy", "the output tray is nearly full"),
+    "printer_error.output_full": ("khay giấy ra đã đầy", "the output tray is full"),
+    "printer_error.input_tray_empty": ("khay giấy vào trống", "an input tray is empty"),
+    "printer_error.overdue_prevent_maint": ("quá hạn bảo dưỡng định kỳ",
+                                            "preventive maintenance is overdue"),
     "ward.ups_runtime": ("pin còn khoảng {minutes} phút", "about {minutes} min of battery left"),
     "ward.back": ("Về bảng tổng hợp", "Back to the board"),
     "ward.kind": ("Loại đơn vị", "Kind"),
@@ -142,9 +166,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "hint.dns": ("Phân giải tên miền chậm hoặc lỗi. Báo kỹ thuật viên.",
                  "Name lookups are slow or failing. Tell the technician."),
     "hint.devices": ("Thiết bị mạng quan trọng không hoạt động. Kiểm tra nguồn điện và dây "
-                     "mạng của thiết bị, rồi gọi kỹ thuật viên.",
+                     "mạng của thiết bị, rồi gọi kỹ thuật viên. Máy in sắp hết mực hoặc vật "
+                     "tư: thay hộp dự phòng.",
                      "A critical network device is down. Check its power and cables, then "
-                     "call the technician."),
+                     "call the technician. A printer low on toner or another supply: fit "
+                     "the spare."),
     "hint.power": ("Bộ lưu điện (UPS) đang chạy pin hoặc pin yếu. Kiểm tra điện lưới.",
                    "The UPS runs on battery or its battery is weak. Check the mains power."),
     "hint.clock": ("Đồng hồ máy tính lệch giờ, nên chữ ký số và trang web bảo mật có thể "

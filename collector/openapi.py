@@ -122,6 +122,10 @@ def build() -> dict[str, Any]:
                                      "description": "measured value beside the threshold, "
                                                     "in words"},
                     }}},
+                "notices": {"type": "array", "items": {"type": "string"},
+                            "description": "what is worth attention though no verdict "
+                                           "counts it (a printer's errors, its supplies "
+                                           "below the limit), in words"},
                 "address": {"type": ["string", "null"]},
                 "former_units": {"type": "array", "items": {"type": "string"},
                                  "description": "the pre-2025 units it was formed from"},

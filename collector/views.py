@@ -96,6 +96,47 @@ def failing_checks(ward: WardState, language: Language,
                                       math.inf if f.since is None else f.since))
 
 
+def notices(state: FleetState, code: str, language: Language,
+            now: float | None = None) -> list[str]:
+    """What is worth attention at the ward though no verdict counts it: what its printers
+    report (out of paper, jammed, door open), and their supplies below the limit where
+    the inventory does not make them required (those fail the devices check instead).
+    Fresh measurements only: an old reading is never shown as today's."""
+    now = time.time() if now is None else now
+    ward = state.wards[code]
+    fresh_for = criteria.agent_silent_after_seconds(ward.thresholds,
+                                                    state.report_interval_seconds)
+    required = {dict(labels).get("device") for name, labels, _ in ward.static_samples
+                if name == "sansang_device_info"
+                and dict(labels).get("supplies_required") == "true"}
+    limit = ward.thresholds.printer_supply_min_ratio
+    errors: dict[str, list[str]] = {}
+    low: list[tuple[str, str, float]] = []
+    for (name, labels, value), at in state.timed_samples(code):
+        if at is None or now - at > fresh_for or math.isnan(value):
+            continue
+        tags = dict(labels)
+        device = tags.get("device", "")
+        if name == "sansang_printer_error" and value:
+            errors.setdefault(device, []).append(
+                translate(f"printer_error.{tags.get('error')}", language))
+        elif (name == "sansang_printer_supply_level_ratio" and value < limit
+              and device not in required):
+            low.append((device, tags.get("supply", ""), value))
+
+    def called(device: str) -> str:
+        return display_labels(state.inventory, code, {"device": device}, language)["device"]
+
+    out = [translate("notice.printer_errors", language, device=called(device),
+                     errors=", ".join(words))
+           for device, words in sorted(errors.items())]
+    out += [translate("notice.supply", language, device=called(device), supply=supply,
+                      value=humane.percent(value, language),
+                      threshold=humane.percent(limit, language))
+            for device, supply, value in sorted(low)]
+    return [text[:1].upper() + text[1:] for text in out]
+
+
 def ward_summary(state: FleetState, code: str, language: Language) -> dict[str, Any]:
     """One ward as the API, the board and the export show it."""
     ward = state.wards[code]
@@ -124,6 +165,7 @@ def ward_summary(state: FleetState, code: str, language: Language) -> dict[str, 
              "problems": f.problems}
             for f in failing
         ],
+        "notices": notices(state, code, language),
         "address": info.address,
         "contact": info.contact.model_dump() if info.contact else None,
         "former_units": list(info.former_units),

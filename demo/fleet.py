@@ -173,7 +173,24 @@ def simulated_reports(ward: SimulatedWard, now: float, rng: random.Random) -> li
                 "runtime_seconds": 600.0 if on_battery else 3600.0,
                 "input_voltage": 0.0 if on_battery else 228.0, "output_voltage": 230.0},
     }))
+    reports.append(_report(ward.code, now, "snmp", "printer-1", simulated_printer(ward.code)))
     return reports
+
+
+def simulated_printer(code: str) -> dict[str, Any]:
+    """A ward's printer: one in six nearly out of toner (a notice on its page, never a
+    failure: the demo's printers are not ``supplies_required``)."""
+    low = hashlib.sha256(f"printer:{code}".encode()).digest()[0] % 6 == 0
+    return {
+        "up": True, "target": "printer-1", "version": "2c", "profile": "printer",
+        "sys_name": f"printer-{code}",
+        "printer": {"status": "idle", "device_status": "warning" if low else "running",
+                    "errors": ["low_toner"] if low else [],
+                    "supplies": [
+                        {"description": "Black Toner", "kind": "toner",
+                         "level_ratio": 0.06 if low else 0.55},
+                        {"description": "Drum Unit", "kind": "drum", "level_ratio": 0.8}]},
+    }
 
 
 def _report(ward: str, now: float, kind: str, target: str,

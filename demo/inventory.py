@@ -43,6 +43,9 @@ def demo_inventory_document(shipped: Inventory, real_ward: str,
                  "uplink_interface": "wan0"},
                 {"id": "ups-1", "role": "ups", "address": "simulated", "snmp_profile": "ups",
                  "critical": True, "credentials": "simulated"},
+                # Its supplies are notices on the ward page, not readiness.
+                {"id": "printer-1", "role": "printer", "address": "simulated",
+                 "snmp_profile": "printer", "credentials": "simulated"},
             ]
         wards[code] = entry
     return {

@@ -38,7 +38,10 @@ What happens with missing data, check by check:
   platforms without a measurement fails (``not_measured``).
 - devices: True when the ward declares no critical device (there is nothing to answer
   for); None while the agent has polled no device at all; then every critical device
-  must answer SNMP and have its uplink up, and one never polled fails.
+  must answer SNMP and have its uplink up, and one never polled fails. A printer marked
+  ``supplies_required`` (``sansang_device_info{supplies_required="true"}``) also fails
+  it while a supply is below ``printer_supply_min_ratio``; other printers' supplies
+  are notices only (``NOTICE_METRICS``).
 - power: the same for the ward's UPSes (role ``ups``, critical or not): True without a
   UPS; None until one has been read; then a UPS never read fails.
 
@@ -194,6 +197,7 @@ def runbook_path(alert: str) -> str:
 
 
 _CRITICAL_DEVICE = Only("sansang_device_info", ("device",), {"critical": "true"})
+_SUPPLIES_REQUIRED = Only("sansang_device_info", ("device",), {"supplies_required": "true"})
 
 CHECKS: tuple[Check, ...] = (
     Check(
@@ -387,7 +391,8 @@ CHECKS: tuple[Check, ...] = (
     Check(
         name="devices", alert="WardDeviceDown", severity="critical", for_="5m",
         title_vi="Thiết bị mạng quan trọng", title_en="Critical network devices",
-        hint_en="Check the device's power and cabling on site, then its SNMP settings.",
+        hint_en="Check the device's power and cabling on site, then its SNMP settings; "
+                "for a printer's supply, fit the spare cartridge.",
         item_labels=("device",),
         conditions=(
             Condition(
@@ -402,6 +407,18 @@ CHECKS: tuple[Check, ...] = (
                 extra_labels=("interface",),
                 problem_vi="cổng uplink {interface} của {device} không hoạt động",
                 problem_en="uplink interface {interface} of the {device} is down",
+            ),
+            Condition(
+                # Only printers the inventory says need their supplies (a ward that
+                # prints its certificates on one printer); for every other printer a
+                # low supply is a notice on the ward page (NOTICE_METRICS), not a verdict.
+                name="supply", metric="sansang_printer_supply_level_ratio", passes_when=">=",
+                threshold="printer_supply_min_ratio", unit="ratio", severity="warning",
+                for_="30m", only=_SUPPLIES_REQUIRED, extra_labels=("supply",),
+                problem_vi="vật tư in “{supply}” của {device} còn {value}, cần tối thiểu "
+                           "{threshold}",
+                problem_en="the supply “{supply}” of the {device} is at {value}; it needs at "
+                           "least {threshold}",
             ),
         ),
         missing=Missing(
@@ -506,6 +523,9 @@ def _input_metrics(checks: Iterable[Check]) -> frozenset[str]:
 
 # Every series a check reads: a verdict needs no other (interface counters, for one).
 INPUT_METRICS = _input_metrics(CHECKS)
+# Series no verdict reads but the ward page shows as notices, beside the checks: a
+# printer's errors and its supplies (those that do not count for readiness).
+NOTICE_METRICS = frozenset({"sansang_printer_error", "sansang_printer_supply_level_ratio"})
 
 
 # --- formatting, identical to Prometheus's template functions so pages and alerts agree

@@ -77,6 +77,11 @@ class Thresholds(Strict):
     clock_offset_seconds: float = Field(
         default=1.0, gt=0,
         description="Largest offset of the ward's clock from its NTP servers, either way.")
+    # Below this a supply is worth replacing before it runs out: a warning on the ward
+    # page, and a failure only for printers the inventory marks supplies_required.
+    printer_supply_min_ratio: float = Field(
+        default=0.1, ge=0, le=1,
+        description="Lowest share left of a printer's toner, drum, ink or waste-box space.")
 
 
 class ThresholdOverrides(Strict):
@@ -94,6 +99,7 @@ class ThresholdOverrides(Strict):
     ups_min_runtime_seconds: float | None = Field(default=None, ge=0)
     agent_silent_intervals: int | None = Field(default=None, ge=1)
     clock_offset_seconds: float | None = Field(default=None, gt=0)
+    printer_supply_min_ratio: float | None = Field(default=None, ge=0, le=1)
 
     def apply(self, base: Thresholds) -> Thresholds:
         return base.model_copy(update=self.model_dump(exclude_none=True))
@@ -165,6 +171,18 @@ class Device(Strict):
     name: str | None = Field(
         default=None, min_length=1, max_length=100, examples=["bộ định tuyến chính"],
         description="What people call it; by default its role (router: bộ định tuyến).")
+    supplies_required: bool = Field(
+        default=False,
+        description="For a printer: whether a supply (toner, drum, ink, waste box) below "
+                    "the limit makes the ward not ready; otherwise it is a warning on the "
+                    "ward page only.")
+
+    @model_validator(mode="after")
+    def _supplies_on_printers(self) -> Device:
+        if self.supplies_required and self.role != "printer":
+            raise ValueError(f"supplies_required only on a printer (role printer), "
+                             f"not on a {self.role}")
+        return self
 
 
 class Contact(Strict):

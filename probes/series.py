@@ -80,11 +80,14 @@ def inventory_series(ward: Ward) -> list[Sample]:
         add(out, "sansang_link_contract_upload_bytes_per_second", {"link": link.id},
             link.upload_bytes_per_second)
     for device in ward.devices:
-        add(out, "sansang_device_info",
-            {"device": device.id, "role": device.role,
-             "critical": "true" if device.critical else "false",
-             "name": device_name(ward, device, "vi"),
-             "name_en": device_name(ward, device, "en")}, 1)
+        info = {"device": device.id, "role": device.role,
+                "critical": "true" if device.critical else "false",
+                "name": device_name(ward, device, "vi"),
+                "name_en": device_name(ward, device, "en")}
+        if device.role == "printer":
+            # Whether its supplies count for readiness (criteria: devices, supply).
+            info["supplies_required"] = "true" if device.supplies_required else "false"
+        add(out, "sansang_device_info", info, 1)
     for server in ward.ntp_servers:
         add(out, "sansang_ntp_server_info", {"server": server}, 1)
     return out

@@ -689,19 +689,30 @@ FAMILIES = (
     Family("sansang_ups_on_battery", "1 when the UPS runs on battery."),
     Family("sansang_ups_battery_charge_ratio", "UPS battery charge, 0 to 1."),
     Family("sansang_ups_runtime_seconds", "Estimated UPS runtime left on battery."),
+    Family("sansang_printer_supply_level_ratio",
+           "Printer supply left (toner, drum, ink), 0 to 1; for a waste box, the space left."),
+    Family("sansang_printer_error",
+           "1 for each error a printer reports now (hrPrinterDetectedErrorState)."),
 )
+# A device's own words for a supply, cut to a label's sensible length.
+SUPPLY_LABEL_CHARS = 80
 
 
 def interface_labels(interfaces: Sequence[Interface]) -> list[str]:
     """Each interface's label value, distinct within the device: a name several
     interfaces share (a device with two "eth0") gets its ifIndex added to each, so
     neither series hides the other in Prometheus. Stable across reports."""
+    return distinct_labels([(i.name, f"ifIndex {i.index}") for i in interfaces])
+
+
+def distinct_labels(named: Sequence[tuple[str, str]]) -> list[str]:
+    """Label values for (name, what tells it apart) pairs, distinct within one device:
+    a name several share gets its distinguishing part added to each."""
     counts: dict[str, int] = {}
-    for interface in interfaces:
-        counts[interface.name] = counts.get(interface.name, 0) + 1
-    labels = [f"{i.name} (ifIndex {i.index})" if counts[i.name] > 1 else i.name
-              for i in interfaces]
-    # A device (or an agent) that repeats an ifIndex too: number the repeats.
+    for name, _ in named:
+        counts[name] = counts.get(name, 0) + 1
+    labels = [f"{name} ({tag})" if counts[name] > 1 else name for name, tag in named]
+    # A device (or an agent) that repeats the distinguishing part too: number the repeats.
     seen: dict[str, int] = {}
     for position, label in enumerate(labels):
         seen[label] = seen.get(label, 0) + 1
@@ -742,6 +753,20 @@ def series(target: str, result: SnmpResult, ward: Ward) -> list[Sample]:
             None if ups.on_battery is None else int(ups.on_battery))
         add(out, "sansang_ups_battery_charge_ratio", device_only, ups.battery_charge_ratio)
         add(out, "sansang_ups_runtime_seconds", device_only, ups.runtime_seconds)
+    if result.printer is not None:
+        printer = result.printer
+        supplies = printer.supplies
+        names = distinct_labels([(s.description[:SUPPLY_LABEL_CHARS], f"#{n}")
+                                 for n, s in enumerate(supplies, start=1)])
+        kinds = set(P.PRT_SUPPLY_KINDS.values())
+        for supply, name in zip(supplies, names, strict=True):
+            kind = supply.kind if supply.kind in kinds else "unknown"
+            add(out, "sansang_printer_supply_level_ratio",
+                {"device": target, "supply": name, "kind": kind}, supply.level_ratio)
+        # Only the names the MIB defines: a report's words never become label values.
+        for error in P.HR_PRINTER_ERRORS:
+            if error in printer.errors:
+                add(out, "sansang_printer_error", {"device": target, "error": error}, 1)
     return out
 
 

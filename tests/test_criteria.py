@@ -76,6 +76,16 @@ def healthy() -> list[Sample]:
         sample("sansang_device_up", 1, device="core-router", role="router"),
         sample("sansang_device_uplink_up", 1, device="core-router", interface="wan0"),
         sample("sansang_device_info", 1, device="ups-1", role="ups", critical="true"),
+        # A printer whose supplies count for readiness, and one whose do not (its toner
+        # is nearly out: a notice on the page, never a failure).
+        sample("sansang_device_info", 1, device="printer-a", role="printer", critical="false",
+               supplies_required="true"),
+        sample("sansang_printer_supply_level_ratio", 0.6, device="printer-a",
+               supply="Black Toner", kind="toner"),
+        sample("sansang_device_info", 1, device="printer-b", role="printer", critical="false",
+               supplies_required="false"),
+        sample("sansang_printer_supply_level_ratio", 0.02, device="printer-b",
+               supply="Black Toner", kind="toner"),
         sample("sansang_device_up", 1, device="ups-1", role="ups"),
         sample("sansang_ups_on_battery", 0, device="ups-1"),
         sample("sansang_ups_battery_charge_ratio", 1.0, device="ups-1"),
@@ -147,6 +157,8 @@ FAILURES = [
      "snmp", {"device": "core-router"}, 0, 1),
     ("devices", "sansang_device_uplink_up", {"device": "core-router"}, 0,
      "uplink", {"device": "core-router", "interface": "wan0"}, 0, 1),
+    ("devices", "sansang_printer_supply_level_ratio", {"device": "printer-a"}, 0.05,
+     "supply", {"device": "printer-a", "supply": "Black Toner"}, 0.05, 0.1),
     ("power", "sansang_ups_on_battery", {"device": "ups-1"}, 1,
      "on_battery", {"device": "ups-1"}, 1, 0),
     ("power", "sansang_ups_battery_charge_ratio", {"device": "ups-1"}, 0.4,
@@ -263,7 +275,8 @@ def test_a_non_critical_device_down_does_not_fail_the_devices_check():
 
 
 def test_devices_without_any_poll_yet_are_no_data_then_a_missing_one_fails():
-    not_polled = without(without(healthy(), "sansang_device_up"), "sansang_device_uplink_up")
+    not_polled = without(without(without(healthy(), "sansang_device_up"),
+                                 "sansang_device_uplink_up"), "sansang_printer_supply_level_ratio")
     assert evaluate(not_polled)["devices"].ok is None
     one_polled = without(healthy(), "sansang_device_up", device="ups-1")
     outcome = evaluate(one_polled)["devices"]
@@ -403,7 +416,8 @@ def test_each_alert_has_the_severity_and_delay_of_its_urgency():
         "platforms": ("critical", "5m", {"slow": ("warning", None, None),
                                         "tls_expiry": ("warning", None, None)}),
         "dns": ("warning", "10m", {"failed": ("critical", None, None)}),
-        "devices": ("critical", "5m", {}),
+        # A required printer's low supply is no outage: a warning, and time to fit a spare.
+        "devices": ("critical", "5m", {"supply": ("warning", "30m", None)}),
         # Mains lost is urgent: the UPS's runtime is the time left to act.
         "power": ("warning", "10m", {"on_battery": ("critical", "2m", None)}),
         # A wrong clock breaks signatures, but slowly enough to fix in office hours.
@@ -554,7 +568,7 @@ def test_each_threshold_is_exported_as_one_limit_series_named_by_check_and_condi
     assert set(limits) == {
         "agent/silent", "latency/rtt_avg", "jitter/jitter", "loss/heavy", "loss/loss",
         "bandwidth/download", "bandwidth/upload", "platforms/slow", "platforms/tls_expiry",
-        "dns/slow", "power/charge", "power/runtime", "clock/offset",
+        "dns/slow", "devices/supply", "power/charge", "power/runtime", "clock/offset",
     }
     assert len(limit_samples(DEFAULTS)) == len(limits)
     assert (limits["agent/silent"], limits["latency/rtt_avg"], limits["platforms/tls_expiry"]) == (
