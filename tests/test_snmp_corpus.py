@@ -2,10 +2,10 @@
 
 The corpus (tests/lab/snmprec/librenms, from LibreNMS's tests/snmpsim;
 tests/lab/snmprec/snmpsim and snmpsim-data, from snmpsim's own data and the snmpsim-data
-package) is served by one snmpsim; net-snmp's snmpwalk of the same recording is the
-truth. What each field should
-be is written here from the MIBs, not from the probe's tables. A field the device holds
-that the probe reports as null fails the test, listed by name.
+package; tests/lab/snmprec/nut, from the walks in Network UPS Tools' driver sources) is
+served by one snmpsim; net-snmp's snmpwalk of the same recording is the truth. What each
+field should be is written here from the MIBs, not from the probe's tables. A field the
+device holds that the probe reports as null fails the test, listed by name.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ CORPUS: dict[str, tuple[str, str]] = {
     "eastpower-istars-swv053": ("ups", "ups"),  # EAST iStars, UPS-MIB (snmpsim-data)
     "huawei-gse200m": ("ups", "ups"),  # Huawei UPS on a GSE200M card (snmpsim-data)
     "phoenixtec-power": ("ups", "ups"),  # Phoenixtec (Megatec) card, XPPC-MIB (snmpsim-data)
+    # Socomec NETYS RT 1/1 on a Delta card: DeltaUPS-MIB only, no system group (NUT)
+    "socomec-netys-rt-delta": ("ups", "ups"),
     # printer
     "brother": ("printer", "printer"),  # Brother MFC-L2710DW: hrPrinterTable, no Printer-MIB
     "epson": ("printer", "printer"),  # Epson WF-C5790BA (ink)

@@ -22,7 +22,7 @@ from inventory.load import DEFAULT_INVENTORY, load_inventory
 from probes import snmp
 from probes import snmp_profiles as P
 from probes.snmp import SnmpResult
-from tests.lab.fixtures_snmp import CORPUS_DIR, SNMPSIM_CORPUS_DIR
+from tests.lab.fixtures_snmp import CORPUS_DIR, NUT_CORPUS_DIR, SNMPSIM_CORPUS_DIR
 from tests.lab.require import require_binary
 from tests.test_snmp_probe import RecordedAgent, load_snmprec
 
@@ -30,8 +30,9 @@ RULES = Path(__file__).resolve().parent.parent / "alerts" / "rules" / "sansang-a
 WARD = "25747"
 
 # recording, its MIB, the output-source OID and the value that means "on battery": every
-# UPS MIB the probe reads, each in a real recording that holds its state. DeltaUPS-MIB is
-# missing: the one Delta card recorded (deltaups) keeps its state in UPS-MIB only.
+# UPS MIB the probe reads, each in a real recording that holds its state. The Delta card
+# LibreNMS recorded (deltaups) keeps its state in UPS-MIB only; DeltaUPS-MIB's own state is
+# in the Socomec walk that NUT keeps (tests/lab/snmprec/nut).
 ON_BATTERY = {
     "ups-mib": (CORPUS_DIR / "abbups_abbups.snmprec", P.UPS_OUTPUT_SOURCE, 5),
     "ups-mib (Delta card)": (CORPUS_DIR / "deltaups.snmprec", P.UPS_OUTPUT_SOURCE, 5),
@@ -44,12 +45,14 @@ ON_BATTERY = {
     "apc-powernet": (CORPUS_DIR / "apc_surt3000xl.snmprec", P.APC_BASIC_OUTPUT_STATUS, 3),
     "xppc": (CORPUS_DIR / "netagent2.snmprec", P.XPPC_OUTPUT_STATUS, 3),
     "eppc": (CORPUS_DIR / "powerwalker.snmprec", P.EPPC_SYSTEM_STATUS, 5),
+    # dupsOutputSource battery(1)
+    "delta": (NUT_CORPUS_DIR / "socomec-netys-rt-delta.snmprec", P.DELTA_OUTPUT_SOURCE, 1),
 }
 
 
-def test_every_ups_mib_the_probe_reads_but_delta_has_an_on_battery_case() -> None:
+def test_every_ups_mib_the_probe_reads_has_an_on_battery_case() -> None:
     names = {key.split(" ")[0] for key in ON_BATTERY}
-    assert names == {mib.name for mib in P.UPS_MIBS} - {"delta"}
+    assert names == {mib.name for mib in P.UPS_MIBS}
 
 
 def on_battery_reading(recording: Path, oid: str, value: int) -> SnmpResult:
@@ -122,7 +125,9 @@ def test_the_ward_page_says_how_many_minutes_the_battery_has_left(mib: str) -> N
     runtime = result.ups.runtime_seconds if result.ups else None
     texts = {language: problem_text(on_battery, ups_runtimes(samples), language)
              for language in ("vi", "en")}
-    if runtime is None:  # the recording holds no runtime (the Eaton XUPS and NetAgent cards)
+    # The recording holds no runtime: the Eaton XUPS and NetAgent cards, and the Socomec on
+    # a Delta card, whose dupsBatteryEstimatedTime answered NULL when it was walked.
+    if runtime is None:
         assert texts["en"] == "The ups1 is running on battery (mains power lost)"
     else:
         minutes = int(runtime // 60)

@@ -29,7 +29,10 @@ CORPUS_DIR = SNMPREC_DIR / "librenms"
 # package (both BSD-2-Clause; README beside each).
 SNMPSIM_CORPUS_DIR = SNMPREC_DIR / "snmpsim"
 SNMPSIM_DATA_CORPUS_DIR = SNMPREC_DIR / "snmpsim-data"
-CORPUS_DIRS = (CORPUS_DIR, SNMPSIM_CORPUS_DIR, SNMPSIM_DATA_CORPUS_DIR)
+# Recordings made from the snmpwalk output that Network UPS Tools keeps in its driver
+# sources (GPL-2.0-or-later; README beside them).
+NUT_CORPUS_DIR = SNMPREC_DIR / "nut"
+CORPUS_DIRS = (CORPUS_DIR, SNMPSIM_CORPUS_DIR, SNMPSIM_DATA_CORPUS_DIR, NUT_CORPUS_DIR)
 HOST = "127.0.0.1"
 STARTUP_SECONDS = 20.0
 
@@ -208,7 +211,7 @@ def snmpsim_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgen
 @pytest.fixture(scope="session")
 def snmpsim_corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpAgent]:
     """One snmpsim serving the whole corpus of real devices (tests/lab/snmprec/librenms,
-    snmpsim and snmpsim-data)."""
+    snmpsim, snmpsim-data and nut)."""
     yield from _snmpsim(CORPUS_DIRS, tmp_path_factory)
 
 
