@@ -580,6 +580,7 @@ async def collect(
     With ``device`` (what identifies it: address and credentials), "auto" asks ``cache``
     before it detects, and remembers what it found (``DETECTED`` unless told)."""
     cache = DETECTED if cache is None else cache
+    identified = True
     try:
         into.system = await client.get(P.SYSTEM_SCALARS)
     except SnmpRequestError as exc:
@@ -587,13 +588,14 @@ async def collect(
             raise
         into.system = {}  # the agent answered: the rest of its profile may still read
         into.incomplete.append(f"{', '.join(P.SYSTEM_SCALARS)}: {exc}")
+        identified = False  # what it is cannot be compared next time: not remembered
     if profile != "auto":
         into.profile = profile
     elif device is not None and (known := cache.get(device, into.system)) is not None:
         into.profile = known
     else:
         into.profile = await detect_profile(client, into.system)
-        if device is not None and into.system:
+        if device is not None and identified:
             cache.put(device, into.system, into.profile)
     spec = P.PROFILE_TABLE[into.profile]
 
