@@ -211,6 +211,14 @@ def build(settings: Settings) -> Dashboard:
                         [Query(f"sansang_ups_runtime_seconds{{{W}}}", "{{device}}")],
                         "power", "runtime", unit="s", minimum=0), 8, 6)
 
+    layout.row("Máy in / Printers")
+    # Every printer's supplies, with the ward's limit: below it, a notice on the ward page,
+    # and a failure only for a printer the inventory marks supplies_required.
+    layout.add(_limited("Vật tư máy in / Printer supplies",
+                        [Query(f"sansang_printer_supply_level_ratio{{{W}}}",
+                               "{{device}} · {{supply}}")],
+                        "devices", "supply", unit="percentunit", minimum=0, maximum=1), 24, 6)
+
     layout.row("Cảnh báo / Alerts")
     layout.add(table(
         "Cảnh báo của phường / The ward's alerts",

@@ -387,6 +387,29 @@ def test_ward_page_shows_each_failing_check_with_its_value_and_limit(
             tab.screenshot(f"ward-{language}")
 
 
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_printer_low_on_toner_is_worth_attention_not_a_failure(
+        tab: Tab, fleet: Fleet, language: Language) -> None:
+    api = fleet.wards(language)
+    # The demo's printers are not supplies_required: one in six is nearly out of toner.
+    noticed = [code for code, ward in api.items() if ward["notices"]]
+    assert noticed and len(noticed) < len(api)
+    code = next(c for c in noticed if api[c]["ready"]) if any(
+        api[c]["ready"] for c in noticed) else noticed[0]
+    ward = api[code]
+    assert all("printer" not in " ".join(f["problems"]).lower()
+               and "máy in" not in " ".join(f["problems"]) for f in ward["failing"])
+    tab.open(f"{fleet.url}/ward/{code}?lang={language}")
+    section = tab.page.locator("#notices")
+    assert section.locator("h2").inner_text() == \
+        MESSAGES["ward.notices"][0 if language == "vi" else 1]
+    assert section.locator("li").all_inner_texts() == ward["notices"]
+    if tab.screen == "phone":
+        tab.assert_fits_the_screen()
+    tab.screenshot(f"ward-notices-{language}")
+    section.screenshot(path=SCREENS / f"ward-notices-section-{language}-{tab.screen}.png")
+
+
 def test_ward_page_of_a_ward_that_never_reported_says_it_has_no_agent_yet(
         tab: Tab, fleet: Fleet) -> None:
     code = fleet.unreported[0]
