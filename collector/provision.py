@@ -98,7 +98,7 @@ def agent_config_for(inventory: Inventory, ward_code: str, collector_url: str,
         config["bandwidth"] = {"link": ward.links[0].id}
     if ward.devices:
         config["snmp"] = {"devices": [
-            {"id": d.id, "address": d.address, "profile": d.snmp_profile,
+            {"id": d.id, "address": d.address, "profile": d.profile,
              "credentials": inventory.credentials[d.credentials].model_dump(exclude_none=True)}
             for d in ward.devices
         ]}

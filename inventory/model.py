@@ -19,6 +19,12 @@ PlatformId = Literal["video", "documents", "feedback1022", "procedures"]
 PLATFORM_IDS: tuple[PlatformId, ...] = ("video", "documents", "feedback1022", "procedures")
 DeviceRole = Literal["router", "switch", "ups", "pc", "printer", "server", "firewall", "ap"]
 SnmpProfile = Literal["auto", "host", "switch", "router", "ups", "printer"]
+# The profile each role is read with; a firewall or an access point is told by what it
+# answers (some are routers, some bridges, some hosts).
+ROLE_PROFILES: dict[str, SnmpProfile] = {
+    "router": "router", "switch": "switch", "ups": "ups", "printer": "printer",
+    "pc": "host", "server": "host",
+}
 
 IDENTIFIER = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
@@ -159,8 +165,9 @@ class Device(Strict):
                          description="Host or host:port of its SNMP agent.")
     snmp_profile: SnmpProfile = Field(
         default="auto",
-        description="What to read: host, switch, router, ups or printer; auto tells by "
-                    "what the device answers.")
+        description="What to read: host, switch, router, ups or printer; auto reads what "
+                    "its role says (a pc or server as a host), and tells a firewall or an "
+                    "access point by what it answers.")
     critical: bool = Field(default=False,
                            description="Whether the ward is not ready while it is down.")
     credentials: str = Field(examples=["city-v3"],
@@ -176,6 +183,14 @@ class Device(Strict):
         description="For a printer: whether a supply (toner, drum, ink, waste box) below "
                     "the limit makes the ward not ready; otherwise it is a warning on the "
                     "ward page only.")
+
+    @property
+    def profile(self) -> SnmpProfile:
+        """What the agent reads: the declared profile, else the role's (a role declared
+        in the inventory wins over detection), else "auto"."""
+        if self.snmp_profile != "auto":
+            return self.snmp_profile
+        return ROLE_PROFILES.get(self.role, "auto")
 
     @model_validator(mode="after")
     def _supplies_on_printers(self) -> Device:

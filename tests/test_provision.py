@@ -172,3 +172,28 @@ def test_provision_writes_the_readiness_section_the_check_judges_by(tmp_path: Pa
     assert config.readiness.devices == ward.devices
     assert config.readiness == ReadinessProfile.model_validate(
         readiness_section(inventory, "26968"))
+
+
+def test_the_inventory_role_wins_over_detection_in_the_provisioned_config(
+    tmp_path: Path
+) -> None:
+    from collector.provision import agent_config_for
+    from inventory.load import load_inventory
+    from inventory.model import Device
+
+    inventory = load_inventory(DEFAULT_INVENTORY)
+    code = "26968"
+    devices = (
+        Device(id="ups-1", role="ups", address="127.0.0.1", credentials="ward-v3"),
+        Device(id="pc-1", role="pc", address="127.0.0.2", credentials="ward-v3"),
+        Device(id="ap-1", role="ap", address="127.0.0.3", credentials="ward-v3"),
+        Device(id="fw-1", role="firewall", address="127.0.0.4", credentials="ward-v3",
+               snmp_profile="router"),
+    )
+    ward = inventory.wards[code].model_copy(update={"devices": devices})
+    inventory = inventory.model_copy(update={"wards": {**inventory.wards, code: ward}})
+    config = agent_config_for(inventory, code, "https://collector.invalid:8443")
+    profiles = {d["id"]: d["profile"] for d in config["snmp"]["devices"]}
+    # A role names the profile; an access point is told by what it answers; a declared
+    # profile wins over both.
+    assert profiles == {"ups-1": "ups", "pc-1": "host", "ap-1": "auto", "fw-1": "router"}
