@@ -7,7 +7,7 @@ or a comparison changed here changes the page, the alert and the dashboard line 
 Series the collector exports besides the minimum set of DESIGN.md, because the table
 needs them (``ward`` on each, plus ``simulated="true"`` for demo wards):
 
-- ``sansang_device_info{ward,device,role,critical="true"|"false"}`` = 1 for every
+- ``sansang_device_info{ward,device,role,critical="true"|"false",name,name_en}`` = 1 for every
   inventory device, whether or not it answered; it says which devices are critical
   and which are UPSes. Static, like ``sansang_ward_info``, and it must be among the
   samples given to ``evaluate_ward``.
@@ -17,6 +17,10 @@ needs them (``ward`` on each, plus ``simulated="true"`` for demo wards):
   not answer (``sansang_device_up`` 0 says that already).
 - ``sansang_dns_up{ward,resolver}`` 0/1: whether the resolver answered the lookup,
   since a failed lookup has no ``sansang_dns_lookup_seconds``.
+- ``sansang_printer_supply_level_ratio{ward,device,supply,kind}``: what is left of each
+  printer supply (for a waste box, the space left), and ``sansang_printer_error{ward,
+  device,error}`` = 1 for each error the printer reports now (RFC 3805's names). Printers
+  also carry ``supplies_required="true"|"false"`` on ``sansang_device_info``.
 
 Verdicts. ``ok`` is True or False when the check had something to judge and None when
 it had no data yet. A ward is ready only when every check is True: not knowing is not
