@@ -205,7 +205,7 @@ class FleetState:
             rendered = self._rendered(ward_code, series)
             # Only what a verdict reads, or a notice shows, is kept as values; the rest
             # lives on as lines.
-            judged = tuple(s for s in series if s[0] in KEPT_METRICS)
+            judged = tuple(s for s in series if s[0] in criteria.KEPT_METRICS)
             ward.measurements[key] = (measured_at, judged, rendered)
             ward.series_counts[key] = len(series)
             error = getattr(result, "error", None)
@@ -528,5 +528,3 @@ REFUSED = "sansang_ward_pushes_refused_total"
 CHECK_STATE = "sansang_ward_check_state"
 # The subject under which a ward's own verdict (ready or not_ready) goes in its history.
 VERDICT = "ready"
-# The series of a measurement kept as values: what verdicts read and what notices show.
-KEPT_METRICS = criteria.INPUT_METRICS | criteria.NOTICE_METRICS

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from collector.i18n import MESSAGES, Language, translate
 from collector.state import FleetState, WardState
 from inventory import criteria, humane
-from inventory.model import Inventory
+from inventory.model import Inventory, Thresholds
 from inventory.naming import display_labels
 
 # A ward that never reported has no agent yet: its own state, never "lost contact".
@@ -98,21 +98,32 @@ def failing_checks(ward: WardState, language: Language,
 
 def notices(state: FleetState, code: str, language: Language,
             now: float | None = None) -> list[str]:
-    """What is worth attention at the ward though no verdict counts it: what its printers
+    """The ward's notices (``notices_in``) from what the collector holds of it."""
+    ward = state.wards[code]
+    return notices_in(
+        state.timed_samples(code), ward.thresholds,
+        criteria.agent_silent_after_seconds(ward.thresholds, state.report_interval_seconds),
+        lambda device: display_labels(state.inventory, code, {"device": device},
+                                      language)["device"],
+        language, time.time() if now is None else now)
+
+
+def notices_in(timed: Iterable[tuple[Any, float | None]], thresholds: Thresholds,
+               fresh_for: float, device_name: Callable[[str], str], language: Language,
+               now: float) -> list[str]:
+    """What is worth attention at a ward though no verdict counts it: what its printers
     report (out of paper, jammed, door open), and their supplies below the limit where
     the inventory does not make them required (those fail the devices check instead).
-    Fresh measurements only: an old reading is never shown as today's."""
-    now = time.time() if now is None else now
-    ward = state.wards[code]
-    fresh_for = criteria.agent_silent_after_seconds(ward.thresholds,
-                                                    state.report_interval_seconds)
-    required = {dict(labels).get("device") for name, labels, _ in ward.static_samples
+    Fresh measurements only (``fresh_for`` seconds): an old reading is never shown as
+    today's. ``timed`` as ``FleetState.timed_samples`` gives them."""
+    timed = list(timed)
+    required = {dict(labels).get("device") for (name, labels, _), at in timed
                 if name == "sansang_device_info"
                 and dict(labels).get("supplies_required") == "true"}
-    limit = ward.thresholds.printer_supply_min_ratio
+    limit = thresholds.printer_supply_min_ratio
     errors: dict[str, list[str]] = {}
     low: list[tuple[str, str, float]] = []
-    for (name, labels, value), at in state.timed_samples(code):
+    for (name, labels, value), at in timed:
         if at is None or now - at > fresh_for or math.isnan(value):
             continue
         tags = dict(labels)
@@ -123,14 +134,10 @@ def notices(state: FleetState, code: str, language: Language,
         elif (name == "sansang_printer_supply_level_ratio" and value < limit
               and device not in required):
             low.append((device, tags.get("supply", ""), value))
-
-    def called(device: str) -> str:
-        return display_labels(state.inventory, code, {"device": device}, language)["device"]
-
-    out = [translate("notice.printer_errors", language, device=called(device),
+    out = [translate("notice.printer_errors", language, device=device_name(device),
                      errors=", ".join(words))
            for device, words in sorted(errors.items())]
-    out += [translate("notice.supply", language, device=called(device), supply=supply,
+    out += [translate("notice.supply", language, device=device_name(device), supply=supply,
                       value=humane.percent(value, language),
                       threshold=humane.percent(limit, language))
             for device, supply, value in sorted(low)]

@@ -530,6 +530,8 @@ INPUT_METRICS = _input_metrics(CHECKS)
 # Series no verdict reads but the ward page shows as notices, beside the checks: a
 # printer's errors and its supplies (those that do not count for readiness).
 NOTICE_METRICS = frozenset({"sansang_printer_error", "sansang_printer_supply_level_ratio"})
+# What a measurement keeps as values beside its rendered lines (collector and field check).
+KEPT_METRICS = INPUT_METRICS | NOTICE_METRICS
 
 
 # --- formatting, identical to Prometheus's template functions so pages and alerts agree

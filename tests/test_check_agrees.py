@@ -21,7 +21,7 @@ from probes.dns import DnsResult
 from probes.http import HttpResult
 from probes.icmp import IcmpResult
 from probes.ntp import NtpResult
-from probes.snmp import Interface, SnmpResult, UpsStatus
+from probes.snmp import Interface, PrinterStatus, PrinterSupply, SnmpResult, UpsStatus
 from ward_agent.check import checklist_lines, evaluate, silent_after_seconds, verdict_line
 from ward_agent.config import AgentConfig
 
@@ -50,6 +50,9 @@ wards:
       - {id: core-router, role: router, address: 127.0.0.1, credentials: lab,
          critical: true, uplink_interface: wan0}
       - {id: ups-1, role: ups, address: 127.0.0.1, credentials: lab, critical: true}
+      - {id: printer-1, role: printer, address: 127.0.0.1, credentials: lab,
+         supplies_required: true}
+      - {id: printer-2, role: printer, address: 127.0.0.1, credentials: lab}
   "26969":
     name: Phường Bảy Hiền
     kind: phường
@@ -104,6 +107,14 @@ def ups(on_battery: bool = False) -> dict[str, Any]:
                       runtime_seconds=1800 if on_battery else 3600)))
 
 
+def printer(device: str, toner: float, errors: tuple[str, ...] = ()) -> dict[str, Any]:
+    return report("snmp", device, SnmpResult(
+        up=True, target="127.0.0.1", version="2c", profile="printer",
+        printer=PrinterStatus(status="idle", errors=list(errors), supplies=[
+            PrinterSupply(description="Black Toner", kind="toner", level_ratio=toner),
+            PrinterSupply(description="Drum Unit", kind="drum", level_ratio=0.9)])))
+
+
 def healthy(*, loss: float = 0.0, down: str | None = None, router_up: bool = True,
             platforms_age: float = 5.0, bandwidth: bool = True,
             on_battery: bool = False) -> list[dict[str, Any]]:
@@ -133,6 +144,9 @@ SCENARIOS: dict[str, tuple[str, list[dict[str, Any]]]] = {
     "device down": (EQUIPPED, healthy(router_up=False)),
     "UPS on battery": (EQUIPPED, healthy(on_battery=True)),
     "no speed test yet": (EQUIPPED, healthy(bandwidth=False)),
+    # One printer's supplies count for readiness, the other's are a notice on the page.
+    "printers low on toner": (EQUIPPED, [*healthy(), printer("printer-1", 0.04),
+                                         printer("printer-2", 0.03, ("jammed", "low_toner"))]),
     "no contract, nothing declared": (BARE, [icmp(), platform("video"), report(
         "bandwidth", "main", BandwidthResult(up=True, url="http://127.0.0.1:9", streams=1,
                                              download_bytes_per_second=1e6,
@@ -157,7 +171,8 @@ def collector_side(inventory: Inventory, ward: str, reports: list[dict[str, Any]
     state.refresh(NOW)
     summary = ward_summary(state, ward, language)
     problems = {f["check"]: f["problems"] for f in summary["failing"]}
-    return {"outcomes": state.wards[ward].outcomes, "ready": state.wards[ward].ready}, problems
+    return {"outcomes": state.wards[ward].outcomes, "ready": state.wards[ward].ready,
+            "notices": summary["notices"]}, problems
 
 
 def items(outcome: criteria.CheckOutcome) -> list[tuple[Any, ...]]:
@@ -186,6 +201,7 @@ def test_the_check_and_the_collector_agree_line_by_line(
             for detail, problem in zip(details, problems[name], strict=True):
                 assert detail.startswith(problem), (detail, problem)
     assert checklist.ready == collector["ready"]
+    assert checklist.notices[language] == collector["notices"]
     assert verdict_line(checklist, language).startswith(
         f"{inventory.wards[ward].name} ({ward}): ")
 
@@ -258,3 +274,24 @@ def test_a_ward_without_readiness_name_takes_it_from_the_shipped_list() -> None:
         "ward": "26968", "collector_url": "http://127.0.0.1:9", "token_file": "token"})
     checklist = evaluate(config, [], NOW, silent_after_seconds(config))
     assert verdict_line(checklist, "vi").startswith("Phường Tân Sơn Nhất (26968): CHƯA SẴN SÀNG")
+
+
+def test_the_check_prints_the_printers_notices_after_the_checklist(inventory: Inventory) -> None:
+    import io
+
+    from ward_agent.check import print_checklist
+
+    config = agent_config(inventory, EQUIPPED)
+    _, reports = SCENARIOS["printers low on toner"]
+    checklist = evaluate(config, reports, NOW, silent_after_seconds(config))
+    assert checklist.outcomes["devices"].state == "fail"
+    out = io.StringIO()
+    print_checklist(checklist, "vi", out)
+    text = out.getvalue()
+    assert "Vật tư in “Black Toner” của máy in 1 còn 4%, cần tối thiểu 10%" in text
+    notices = text.split("Cần lưu ý (không ảnh hưởng đến trạng thái sẵn sàng):\n")[1]
+    assert notices.splitlines() == [
+        "  - Máy in 2 báo: sắp hết mực, kẹt giấy",  # in the MIB's order of its bits
+        "  - Vật tư in “Black Toner” của máy in 2 còn 3%, dưới mức 10%: nên chuẩn bị hộp "
+        "thay thế",
+    ]

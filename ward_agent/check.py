@@ -33,6 +33,7 @@ from collector.i18n import MESSAGES, Language, translate
 from collector.views import (
     figures_text,
     human_duration,
+    notices_in,
     problem_text,
     ups_runtimes,
     with_cause,
@@ -92,7 +93,7 @@ def timed_samples(ward: Ward, reports: Iterable[Mapping[str, Any]]
     for (kind, target), report in newest.items():
         result = PROBES[kind].result_type.model_validate(report["result"])
         timed.extend((s, report["measured_at"]) for s in series_for(kind, target, result, ward)
-                     if s[0] in criteria.INPUT_METRICS)
+                     if s[0] in criteria.KEPT_METRICS)
     if newest:
         last = max(report["measured_at"] for report in newest.values())
         timed.append((sample(LAST_REPORT, (), last), None))
@@ -113,6 +114,8 @@ class Checklist:
     # For a check with no data: what the probes that would have measured it said.
     unmeasured: dict[str, str]
     platform_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # What is worth attention though no verdict counts it, as the ward page says it.
+    notices: dict[Language, list[str]] = dataclasses.field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
@@ -138,8 +141,17 @@ def evaluate(config: AgentConfig, reports: list[dict[str, Any]], now: float,
     unmeasured = {name: error for name, outcome in outcomes.items()
                   if outcome.state == "no_data"
                   and (error := failed_probes(criteria.CHECKS_BY_NAME[name], reports))}
+    languages: tuple[Language, ...] = ("vi", "en")
+    notices = {language: notices_in(timed, thresholds, silent_after,
+                                    functools.partial(_device_called, ward, language),
+                                    language, now)
+               for language in languages}
     return Checklist(ward, outcomes, readings, causes, ups_runtimes([s for s, _ in timed]),
-                     now, unmeasured, config.readiness.platform_names)
+                     now, unmeasured, config.readiness.platform_names, notices)
+
+
+def _device_called(ward: Ward, language: Language, device: str) -> str:
+    return ward_labels(ward, {"device": device}, language)["device"]
 
 
 def item_key(item: criteria.FailingItem) -> ItemKey:
@@ -262,6 +274,11 @@ def print_checklist(checklist: Checklist, language: Language, stream: TextIO) ->
         print(f"{tint}{text}{RESET}" if colour and tint else text, file=stream)
         for detail in line.details:
             print(f"{'':{mark_width + 2}}- {detail}", file=stream)
+    notices = checklist.notices.get(language, [])
+    if notices:
+        print(f"\n{translate('ward.notices', language)}:", file=stream)
+        for notice in notices:
+            print(f"  - {notice}", file=stream)
 
 
 # --- running it
@@ -340,6 +357,7 @@ async def run_check(config: AgentConfig, *, as_json: bool, push: bool,
                              "problems": list(line.details)}
                 for line in checklist_lines(checklist, language)
             },
+            "notices": checklist.notices.get(language, []),
             "reports": reports, "push": pushed,
         }, ensure_ascii=False))
     else:
