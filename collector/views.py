@@ -100,8 +100,13 @@ def notices(state: FleetState, code: str, language: Language,
             now: float | None = None) -> list[str]:
     """The ward's notices (``notices_in``) from what the collector holds of it."""
     ward = state.wards[code]
+    # Only the series a notice reads: the national board asks this of every ward.
+    timed: list[tuple[Any, float | None]] = [
+        (s, None) for s in ward.static_samples if s[0] == "sansang_device_info"]
+    timed += [(s, at) for at, samples, _ in ward.measurements.values() for s in samples
+              if s[0] in criteria.NOTICE_METRICS]
     return notices_in(
-        state.timed_samples(code), ward.thresholds,
+        timed, ward.thresholds,
         criteria.agent_silent_after_seconds(ward.thresholds, state.report_interval_seconds),
         lambda device: display_labels(state.inventory, code, {"device": device},
                                       language)["device"],
