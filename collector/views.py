@@ -149,8 +149,11 @@ def notices_in(timed: Iterable[tuple[Any, float | None]], thresholds: Thresholds
     return [text[:1].upper() + text[1:] for text in out]
 
 
-def ward_summary(state: FleetState, code: str, language: Language) -> dict[str, Any]:
-    """One ward as the API, the board and the export show it."""
+def ward_summary(state: FleetState, code: str, language: Language,
+                 now: float | None = None) -> dict[str, Any]:
+    """One ward as the API, the board and the export show it (at ``now``, by default
+    the time it is asked)."""
+    now = time.time() if now is None else now
     ward = state.wards[code]
     info = state.inventory.wards[code]
     causes = {id(item): cause for outcome in ward.outcomes.values()
@@ -170,14 +173,14 @@ def ward_summary(state: FleetState, code: str, language: Language) -> dict[str, 
         "checks": {name: outcome.ok for name, outcome in ward.outcomes.items()},
         "states": {name: outcome.state for name, outcome in ward.outcomes.items()},
         # Worked out when asked, so it grows between two looks.
-        "silent_for_seconds": (time.time() - ward.last_report_at
+        "silent_for_seconds": (now - ward.last_report_at
                                if ward.last_report_at is not None and ward.silent else None),
         "failing": [
             {"check": f.check, "title": f.title, "severity": f.severity, "since": f.since,
              "problems": f.problems}
             for f in failing
         ],
-        "notices": notices(state, code, language),
+        "notices": notices(state, code, language, now),
         "address": info.address,
         "contact": info.contact.model_dump() if info.contact else None,
         "former_units": list(info.former_units),

@@ -169,7 +169,9 @@ def collector_side(inventory: Inventory, ward: str, reports: list[dict[str, Any]
         state.apply(ward, r["kind"], r["target"], r["measured_at"],
                     PROBES[r["kind"]].result_type.model_validate(r["result"]))
     state.refresh(NOW)
-    summary = ward_summary(state, ward, language)
+    # At the moment the reports are judged at (they were made just before NOW), not
+    # whenever this test happens to run.
+    summary = ward_summary(state, ward, language, NOW)
     problems = {f["check"]: f["problems"] for f in summary["failing"]}
     return {"outcomes": state.wards[ward].outcomes, "ready": state.wards[ward].ready,
             "notices": summary["notices"]}, problems
