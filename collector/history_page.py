@@ -56,10 +56,18 @@ def megabits(bytes_per_second: float, language: Language) -> str:
     return humane.bitrate(bytes_per_second * 8, language)
 
 
+# The highest top a chart's axis takes: an agent may report any finite figure (a broken
+# or hostile one, 1e308 s), and an axis must stay a finite number to be drawn at all.
+HIGHEST_AXIS = 1e300
+
+
 def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 times a power of ten at or above ``value``."""
-    if value <= 0:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten at or above ``value`` (at most
+    ``HIGHEST_AXIS``)."""
+    if not value > 0:  # also NaN
         return 1.0
+    if value >= HIGHEST_AXIS:
+        return HIGHEST_AXIS
     power = 10 ** math.floor(math.log10(value))
     for step in (1.0, 2.0, 2.5, 5.0, 10.0):
         if step * power >= value * (1 - 1e-9):

@@ -312,3 +312,22 @@ def test_the_demo_seeds_a_week_every_graph_and_list_can_show(tmp_path: Path) -> 
         assert history.changes and all(a.known_seconds > 0 for a in history.availability)
     lossy = read_ward_history(path, OTHER, NOW, ZONE).latency["day"][2]["core.city"]
     assert {round(p.loss or 0, 9) for p in lossy} == {0.3}
+
+
+def test_an_absurd_figure_from_an_agent_still_draws_a_finite_chart(tmp_path: Path) -> None:
+    # Found by the API fuzz test: an RTT of 1e308 s overflowed the axis to infinity.
+    from collector.history_page import HIGHEST_AXIS, nice_ceiling
+
+    assert [nice_ceiling(v) for v in (0.0, -1.0, float("nan"), 0.0123, 3e-7)] == [
+        1.0, 1.0, 1.0, 0.02, 5e-7]
+    assert nice_ceiling(float("inf")) == nice_ceiling(1.7e308 * 1.25) == HIGHEST_AXIS
+    path = tmp_path / "db.sqlite3"
+    huge = {"up": True, "host": "core", "sent": 10, "received": 10, "loss_ratio": 0.0,
+            "rtt_min_seconds": 1.7e308, "rtt_avg_seconds": 1.7e308, "rtt_max_seconds": 1.7e308}
+    store_reports(path, [
+        StoredReport("h1", WARD, "icmp", "core", NOW - 600, json.dumps(huge)),
+        bandwidth(1, WARD, NOW - 900, 1.7e308)])
+    ward, thresholds = inventory_ward(tmp_path)
+    view = history_view(read_ward_history(path, WARD, NOW, ZONE), ward, thresholds, ZONE, "vi")
+    drawn = json.dumps(view)
+    assert "Infinity" not in drawn and "NaN" not in drawn
