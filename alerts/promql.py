@@ -42,6 +42,9 @@ def failure_expr(check: Check, condition: Condition, *, as_bool: bool = False) -
     item_labels = ("ward", *check.item_labels, *condition.extra_labels)
     fails = FAILS_WHEN[condition.passes_when] + (" bool" if as_bool else "")
     measured = condition.metric
+    if condition.where:
+        label, values = condition.where
+        measured += f"{{{label}=~{quote('|'.join(values))}}}"
     if condition.window:
         measured = f"avg_over_time({measured}[{condition.window}])"
     if condition.measure == "age":

@@ -106,6 +106,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "nên chuẩn bị hộp thay thế",
                       "the supply “{supply}” of the {device} is at {value}, below "
                       "{threshold}: have a spare ready"),
+    "notice.waste_full": ("hộp chứa mực thải “{supply}” của {device} sắp đầy: chỉ còn trống "
+                          "{value}, dưới mức {threshold}; nên thay hoặc đổ hộp",
+                          "the waste box “{supply}” of the {device} is nearly full: only "
+                          "{value} of its space is left, below {threshold}; empty or "
+                          "replace it"),
     # hrPrinterDetectedErrorState's bits (RFC 3805), as the printer's own panel says them.
     "printer_error.low_paper": ("sắp hết giấy", "paper low"),
     "printer_error.no_paper": ("hết giấy", "out of paper"),

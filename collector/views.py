@@ -117,8 +117,9 @@ def notices_in(timed: Iterable[tuple[Any, float | None]], thresholds: Thresholds
                fresh_for: float, device_name: Callable[[str], str], language: Language,
                now: float) -> list[str]:
     """What is worth attention at a ward though no verdict counts it: what its printers
-    report (out of paper, jammed, door open), and their supplies below the limit where
-    the inventory does not make them required (those fail the devices check instead).
+    report (out of paper, jammed, door open), and their supplies below the limit, but
+    for a printer whose supplies are required, not what fails the devices check (a
+    consumed supply below the limit, out of toner): that is said as a failure.
     Fresh measurements only (``fresh_for`` seconds): an old reading is never shown as
     today's. ``timed`` as ``FleetState.timed_samples`` gives them."""
     timed = list(timed)
@@ -127,25 +128,32 @@ def notices_in(timed: Iterable[tuple[Any, float | None]], thresholds: Thresholds
                 and dict(labels).get("supplies_required") == "true"}
     limit = thresholds.printer_supply_min_ratio
     errors: dict[str, list[str]] = {}
-    low: list[tuple[str, str, float]] = []
+    low: list[tuple[str, str, float, bool]] = []
     for (name, labels, value), at in timed:
         if at is None or now - at > fresh_for or math.isnan(value):
             continue
         tags = dict(labels)
         device = tags.get("device", "")
-        if name == "sansang_printer_error" and value:
+        # What fails a required printer is said as a failure, not again as a notice.
+        if name == "sansang_printer_error" and value and not (
+                device in required and tags.get("error") in criteria.OUT_OF_SUPPLIES):
             errors.setdefault(device, []).append(
                 translate(f"printer_error.{tags.get('error')}", language))
         elif (name == "sansang_printer_supply_level_ratio" and value < limit
-              and device not in required):
-            low.append((device, tags.get("supply", ""), value))
+              and not (device in required
+                       and tags.get("kind") in criteria.CONSUMED_SUPPLIES)):
+            supply = tags.get("supply", "")
+            # A waste box (its figure is the space left in it, RFC 3805).
+            low.append((device, supply, value, tags.get("kind", "").startswith("waste")))
     out = [translate("notice.printer_errors", language, device=device_name(device),
                      errors=", ".join(words))
            for device, words in sorted(errors.items())]
-    out += [translate("notice.supply", language, device=device_name(device), supply=supply,
+    # A waste box's figure is the space left in it: "5 % left" would read as harmless.
+    out += [translate("notice.waste_full" if receptacle else "notice.supply", language,
+                      device=device_name(device), supply=supply,
                       value=humane.percent(value, language),
                       threshold=humane.percent(limit, language))
-            for device, supply, value in sorted(low)]
+            for device, supply, value, receptacle in sorted(low)]
     return [text[:1].upper() + text[1:] for text in out]
 
 
@@ -265,7 +273,11 @@ def figures_text(items: Iterable[criteria.FailingItem], check: criteria.Check,
         figures = grouped.setdefault(name, [])
         reading = item.reading(language)
         if reading:
-            figures.append((item.condition, reading))
+            # What tells an item's figures apart (a printer's supplies): named before each.
+            condition = next((c for c in check.conditions if c.name == item.condition), None)
+            part = " ".join(labels[k] for k in (condition.extra_labels if condition else ())
+                            if k in labels)
+            figures.append((item.condition, f"{part} {reading}" if part else reading))
     parts = []
     for name, figures in grouped.items():
         texts = [reading if len(figures) == 1 else figure_named(check.name, condition, reading,

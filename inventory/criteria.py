@@ -43,9 +43,10 @@ What happens with missing data, check by check:
 - devices: True when the ward declares no critical device (there is nothing to answer
   for); None while the agent has polled no device at all; then every critical device
   must answer SNMP and have its uplink up, and one never polled fails. A printer marked
-  ``supplies_required`` (``sansang_device_info{supplies_required="true"}``) also fails
-  it while a supply is below ``printer_supply_min_ratio``; other printers' supplies
-  are notices only (``NOTICE_METRICS``).
+  ``supplies_required`` (``sansang_device_info{supplies_required="true"}``, critical by
+  rule) also fails it while a supply printing uses up is below
+  ``printer_supply_min_ratio``, or while it says it is out of toner; its waste box, its
+  jams and every other printer's supplies are notices only (``NOTICE_METRICS``).
 - power: the same for the ward's UPSes (role ``ups``, critical or not): True without a
   UPS; None until one has been read; then a UPS never read fails.
 
@@ -109,6 +110,9 @@ class Condition:
     measure: Measure = "value"
     relative_to: str | None = None
     only: Only | None = None
+    # Judge only the metric's series whose label has one of these values (a printer's
+    # consumed supplies, not its waste box; its out-of-toner error, not a jam).
+    where: tuple[str, tuple[str, ...]] | None = None
     extra_labels: tuple[str, ...] = ()
     # Alerts average the metric over this window first (a PromQL duration), so a
     # fault that shows in every other probe run still pages; verdicts use the latest value.
@@ -202,6 +206,10 @@ def runbook_path(alert: str) -> str:
 
 _CRITICAL_DEVICE = Only("sansang_device_info", ("device",), {"critical": "true"})
 _SUPPLIES_REQUIRED = Only("sansang_device_info", ("device",), {"supplies_required": "true"})
+# What printing uses up (snmp_profiles.PRT_SUPPLY_KINDS), and the printer errors that
+# say one is gone: for a printer whose supplies are required, both fail the devices check.
+CONSUMED_SUPPLIES = ("toner", "ink", "ink_ribbon", "drum", "developer", "unknown")
+OUT_OF_SUPPLIES = ("no_toner", "marker_supply_missing")
 
 CHECKS: tuple[Check, ...] = (
     Check(
@@ -414,15 +422,26 @@ CHECKS: tuple[Check, ...] = (
             ),
             Condition(
                 # Only printers the inventory says need their supplies (a ward that
-                # prints its certificates on one printer); for every other printer a
-                # low supply is a notice on the ward page (NOTICE_METRICS), not a verdict.
+                # prints its certificates on one printer), and only what printing uses
+                # up: a waste box's level is the space left in it, read differently by
+                # vendors (a notice, like every other printer's low supply).
                 name="supply", metric="sansang_printer_supply_level_ratio", passes_when=">=",
                 threshold="printer_supply_min_ratio", unit="ratio", severity="warning",
-                for_="30m", only=_SUPPLIES_REQUIRED, extra_labels=("supply",),
+                for_="30m", only=_SUPPLIES_REQUIRED, where=("kind", CONSUMED_SUPPLIES),
+                extra_labels=("supply",),
                 problem_vi="vật tư in “{supply}” của {device} còn {value}, cần tối thiểu "
                            "{threshold}",
                 problem_en="the supply “{supply}” of the {device} is at {value}; it needs at "
                            "least {threshold}",
+            ),
+            Condition(
+                # Many printers give no level ("some remaining") and say only that the
+                # toner is out, or a cartridge missing: as plain a failure.
+                name="out", metric="sansang_printer_error", passes_when="==", threshold=0.0,
+                unit="state", severity="warning", for_="30m", only=_SUPPLIES_REQUIRED,
+                where=("error", OUT_OF_SUPPLIES), extra_labels=("error",),
+                problem_vi="{device} báo hết mực hoặc thiếu hộp mực",
+                problem_en="the {device} reports it is out of toner or missing a cartridge",
             ),
         ),
         missing=Missing(
@@ -895,6 +914,8 @@ def _judged(
     items: list[tuple[bool, FailingItem]] = []
     for sample in by_metric.get(condition.metric, ()):
         if condition.only and not _listed(sample, condition.only, by_metric):
+            continue
+        if condition.where and sample.labels.get(condition.where[0]) not in condition.where[1]:
             continue
         item_limit = limit
         if condition.relative_to:

@@ -180,9 +180,9 @@ class Device(Strict):
         description="What people call it; by default its role (router: bộ định tuyến).")
     supplies_required: bool = Field(
         default=False,
-        description="For a printer: whether a supply (toner, drum, ink, waste box) below "
-                    "the limit makes the ward not ready; otherwise it is a warning on the "
-                    "ward page only.")
+        description="For a critical printer: whether a supply (toner, drum, ink, waste "
+                    "box) below the limit makes the ward not ready; otherwise it is a "
+                    "warning on the ward page only.")
 
     @property
     def profile(self) -> SnmpProfile:
@@ -197,6 +197,14 @@ class Device(Strict):
         if self.supplies_required and self.role != "printer":
             raise ValueError(f"supplies_required only on a printer (role printer), "
                              f"not on a {self.role}")
+        # Supplies that count need a printer that counts: one down or never read must
+        # fail the ward too, never pass it for want of a figure.
+        if self.supplies_required and not self.critical:
+            raise ValueError("critical: true on a printer whose supplies_required is true")
+        if self.supplies_required and self.profile != "printer":
+            raise ValueError(f"snmp_profile printer or auto on a printer whose "
+                             f"supplies_required is true (not {self.snmp_profile}): another "
+                             f"profile reads no supplies")
         return self
 
 

@@ -520,8 +520,8 @@ class DetectionCache:
     not one GETNEXT every round. An entry is dropped, and the device detected again,
     when its sysObjectID changes (another device at that address), its agent's uptime
     goes back (a restart: new firmware may answer other MIBs) or it is older than
-    ``max_age_seconds``. At most ``max_entries`` devices are remembered, oldest out
-    first, so a stranger's stream of targets cannot grow it."""
+    ``max_age_seconds``. At most ``max_entries`` devices are remembered, the least
+    recently read out first, so a stranger's stream of targets cannot grow it."""
 
     def __init__(self, max_entries: int = 4096, max_age_seconds: float = 6 * 3600.0,
                  clock: Callable[[], float] = time.monotonic):
@@ -545,6 +545,7 @@ class DetectionCache:
             return None
         if uptime is not None:
             self._entries[key] = replace(entry, uptime=uptime)
+        self._entries.move_to_end(key)  # the least recently read goes first
         return entry.profile
 
     def put(self, key: Hashable, system: Mapping[str, Value], profile: P.ProfileName) -> None:
@@ -760,16 +761,27 @@ def series(target: str, result: SnmpResult, ward: Ward) -> list[Sample]:
         supplies = printer.supplies
         names = distinct_labels([(s.description[:SUPPLY_LABEL_CHARS], f"#{n}")
                                  for n, s in enumerate(supplies, start=1)])
-        kinds = set(P.PRT_SUPPLY_KINDS.values())
         for supply, name in zip(supplies, names, strict=True):
-            kind = supply.kind if supply.kind in kinds else "unknown"
             add(out, "sansang_printer_supply_level_ratio",
-                {"device": target, "supply": name, "kind": kind}, supply.level_ratio)
+                {"device": target, "supply": name, "kind": supply_kind(supply)},
+                supply.level_ratio)
         # Only the names the MIB defines: a report's words never become label values.
         for error in P.HR_PRINTER_ERRORS:
             if error in printer.errors:
                 add(out, "sansang_printer_error", {"device": target, "error": error}, 1)
     return out
+
+
+KNOWN_SUPPLY_KINDS = frozenset(P.PRT_SUPPLY_KINDS.values()) - {"other", "unknown"}
+
+
+def supply_kind(supply: PrinterSupply) -> str:
+    """A supply's kind label: the MIB's; for a printer that gives none (a Xerox AltaLink
+    says no type at all), "waste" where its own name says it is a waste box (its level is
+    then the space left, RFC 3805), else "unknown". Never a report's own words."""
+    if supply.kind in KNOWN_SUPPLY_KINDS:
+        return supply.kind
+    return "waste" if "waste" in supply.description.lower() else "unknown"
 
 
 def failed(target: str, error: str) -> SnmpResult:

@@ -51,7 +51,7 @@ wards:
          critical: true, uplink_interface: wan0}
       - {id: ups-1, role: ups, address: 127.0.0.1, credentials: lab, critical: true}
       - {id: printer-1, role: printer, address: 127.0.0.1, credentials: lab,
-         supplies_required: true}
+         critical: true, supplies_required: true}
       - {id: printer-2, role: printer, address: 127.0.0.1, credentials: lab}
   "26969":
     name: Phường Bảy Hiền
@@ -117,14 +117,14 @@ def printer(device: str, toner: float, errors: tuple[str, ...] = ()) -> dict[str
 
 def healthy(*, loss: float = 0.0, down: str | None = None, router_up: bool = True,
             platforms_age: float = 5.0, bandwidth: bool = True,
-            on_battery: bool = False) -> list[dict[str, Any]]:
+            on_battery: bool = False, toner: float = 0.8) -> list[dict[str, Any]]:
     reports = [
         icmp(loss),
         *(platform(p, 503 if p == down else 200, platforms_age)
           for p in ("video", "documents", "feedback1022", "procedures")),
         report("dns", "video.lab", DnsResult(up=True, name="video.lab", resolver="127.0.0.1",
                                              lookup_seconds=0.01, addresses=["127.0.0.1"])),
-        router(router_up), ups(on_battery),
+        router(router_up), ups(on_battery), printer("printer-1", toner),
         report("ntp", "ntp1.lab", NtpResult(up=True, server="ntp1.lab", offset_seconds=0.02,
                                             stratum=2)),
     ]
@@ -145,7 +145,7 @@ SCENARIOS: dict[str, tuple[str, list[dict[str, Any]]]] = {
     "UPS on battery": (EQUIPPED, healthy(on_battery=True)),
     "no speed test yet": (EQUIPPED, healthy(bandwidth=False)),
     # One printer's supplies count for readiness, the other's are a notice on the page.
-    "printers low on toner": (EQUIPPED, [*healthy(), printer("printer-1", 0.04),
+    "printers low on toner": (EQUIPPED, [*healthy(toner=0.04),
                                          printer("printer-2", 0.03, ("jammed", "low_toner"))]),
     "no contract, nothing declared": (BARE, [icmp(), platform("video"), report(
         "bandwidth", "main", BandwidthResult(up=True, url="http://127.0.0.1:9", streams=1,
@@ -229,7 +229,9 @@ def test_a_healthy_ward_is_ready_with_a_figure_beside_every_limit(inventory: Inv
     assert by_check["latency"].figures == "127.0.0.1: 12 ms ≤ 100 ms"
     assert by_check["bandwidth"].figures == ("chính (VNPT): tải xuống 92 Mbit/s ≥ 80 Mbit/s, "
                                              "tải lên 88 Mbit/s ≥ 80 Mbit/s")
-    assert by_check["devices"].figures == "bộ định tuyến; bộ lưu điện (UPS)"
+    # A required printer's supplies by their names, beside the limit.
+    assert by_check["devices"].figures == ("bộ định tuyến; bộ lưu điện (UPS); máy in 1: "
+                                           "Black Toner 80% ≥ 10%, Drum Unit 90% ≥ 10%")
     assert all(line.figures for line in lines)
 
 

@@ -82,6 +82,12 @@ def healthy() -> list[Sample]:
                supplies_required="true"),
         sample("sansang_printer_supply_level_ratio", 0.6, device="printer-a",
                supply="Black Toner", kind="toner"),
+        # A full waste box and a jam: notices, never a verdict, even here.
+        sample("sansang_printer_supply_level_ratio", 0.01, device="printer-a",
+               supply="Waste Toner Box", kind="waste_toner"),
+        sample("sansang_printer_error", 1, device="printer-a", error="jammed"),
+        # (A printer error series exists only while it holds; 0 here, for the table below.)
+        sample("sansang_printer_error", 0, device="printer-a", error="no_toner"),
         sample("sansang_device_info", 1, device="printer-b", role="printer", critical="false",
                supplies_required="false"),
         sample("sansang_printer_supply_level_ratio", 0.02, device="printer-b",
@@ -157,8 +163,10 @@ FAILURES = [
      "snmp", {"device": "core-router"}, 0, 1),
     ("devices", "sansang_device_uplink_up", {"device": "core-router"}, 0,
      "uplink", {"device": "core-router", "interface": "wan0"}, 0, 1),
-    ("devices", "sansang_printer_supply_level_ratio", {"device": "printer-a"}, 0.05,
-     "supply", {"device": "printer-a", "supply": "Black Toner"}, 0.05, 0.1),
+    ("devices", "sansang_printer_supply_level_ratio", {"device": "printer-a", "kind": "toner"},
+     0.05, "supply", {"device": "printer-a", "supply": "Black Toner"}, 0.05, 0.1),
+    ("devices", "sansang_printer_error", {"device": "printer-a", "error": "no_toner"}, 1,
+     "out", {"device": "printer-a", "error": "no_toner"}, 1, 0),
     ("power", "sansang_ups_on_battery", {"device": "ups-1"}, 1,
      "on_battery", {"device": "ups-1"}, 1, 0),
     ("power", "sansang_ups_battery_charge_ratio", {"device": "ups-1"}, 0.4,
@@ -275,8 +283,9 @@ def test_a_non_critical_device_down_does_not_fail_the_devices_check():
 
 
 def test_devices_without_any_poll_yet_are_no_data_then_a_missing_one_fails():
-    not_polled = without(without(without(healthy(), "sansang_device_up"),
-                                 "sansang_device_uplink_up"), "sansang_printer_supply_level_ratio")
+    not_polled = [s for s in healthy() if s[0] not in (
+        "sansang_device_up", "sansang_device_uplink_up", "sansang_printer_supply_level_ratio",
+        "sansang_printer_error")]
     assert evaluate(not_polled)["devices"].ok is None
     one_polled = without(healthy(), "sansang_device_up", device="ups-1")
     outcome = evaluate(one_polled)["devices"]
@@ -417,7 +426,8 @@ def test_each_alert_has_the_severity_and_delay_of_its_urgency():
                                         "tls_expiry": ("warning", None, None)}),
         "dns": ("warning", "10m", {"failed": ("critical", None, None)}),
         # A required printer's low supply is no outage: a warning, and time to fit a spare.
-        "devices": ("critical", "5m", {"supply": ("warning", "30m", None)}),
+        "devices": ("critical", "5m", {"supply": ("warning", "30m", None),
+                                       "out": ("warning", "30m", None)}),
         # Mains lost is urgent: the UPS's runtime is the time left to act.
         "power": ("warning", "10m", {"on_battery": ("critical", "2m", None)}),
         # A wrong clock breaks signatures, but slowly enough to fix in office hours.
