@@ -123,9 +123,7 @@ def notices_in(timed: Iterable[tuple[Any, float | None]], thresholds: Thresholds
     Fresh measurements only (``fresh_for`` seconds): an old reading is never shown as
     today's. ``timed`` as ``FleetState.timed_samples`` gives them."""
     timed = list(timed)
-    required = {dict(labels).get("device") for (name, labels, _), at in timed
-                if name == "sansang_device_info"
-                and dict(labels).get("supplies_required") == "true"}
+    judged = criteria.judging(sample for sample, _ in timed)
     limit = thresholds.printer_supply_min_ratio
     errors: dict[str, list[str]] = {}
     low: list[tuple[str, str, float, bool]] = []
@@ -134,14 +132,14 @@ def notices_in(timed: Iterable[tuple[Any, float | None]], thresholds: Thresholds
             continue
         tags = dict(labels)
         device = tags.get("device", "")
-        # What fails a required printer is said as a failure, not again as a notice.
-        if name == "sansang_printer_error" and value and not (
-                device in required and tags.get("error") in criteria.OUT_OF_SUPPLIES):
+        # What a verdict judges (a required printer's toner) is said as a failure, if it
+        # fails, and not again as a notice.
+        if judged(name, tags):
+            continue
+        if name == "sansang_printer_error" and value:
             errors.setdefault(device, []).append(
                 translate(f"printer_error.{tags.get('error')}", language))
-        elif (name == "sansang_printer_supply_level_ratio" and value < limit
-              and not (device in required
-                       and tags.get("kind") in criteria.CONSUMED_SUPPLIES)):
+        elif name == "sansang_printer_supply_level_ratio" and value < limit:
             supply = tags.get("supply", "")
             # A waste box (its figure is the space left in it, RFC 3805).
             low.append((device, supply, value, tags.get("kind", "").startswith("waste")))

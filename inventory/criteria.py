@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -913,9 +913,7 @@ def _judged(
     item_labels = check.item_labels + condition.extra_labels
     items: list[tuple[bool, FailingItem]] = []
     for sample in by_metric.get(condition.metric, ()):
-        if condition.only and not _listed(sample, condition.only, by_metric):
-            continue
-        if condition.where and sample.labels.get(condition.where[0]) not in condition.where[1]:
+        if not _judges(condition, sample, by_metric):
             continue
         item_limit = limit
         if condition.relative_to:
@@ -932,6 +930,28 @@ def _judged(
                         sample.value if condition.measure == "age" else None),
         ))
     return items
+
+
+def _judges(condition: Condition, sample: _Series,
+            by_metric: Mapping[str, list[_Series]]) -> bool:
+    """Whether ``condition`` judges ``sample`` (a series of its metric): listed by its
+    ``only``, and with a ``where`` label value it names."""
+    if condition.only and not _listed(sample, condition.only, by_metric):
+        return False
+    return not condition.where or sample.labels.get(condition.where[0]) in condition.where[1]
+
+
+def judging(samples: Iterable[Sample]) -> Callable[[str, Mapping[str, str]], bool]:
+    """For one ward's ``samples``, a test of whether some condition judges a series
+    (metric, labels): what a verdict counts is not said again as a notice."""
+    by_metric = _by_metric(samples)
+
+    def judged(metric: str, labels: Mapping[str, str]) -> bool:
+        series = _Series(labels, 0.0)
+        return any(condition.metric == metric and _judges(condition, series, by_metric)
+                   for check in CHECKS for condition in check.conditions)
+
+    return judged
 
 
 def _measure(measure: Measure, value: float, now: float) -> float:
